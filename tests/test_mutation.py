@@ -1,0 +1,28 @@
+"""The mutation corpus: wrong twins of every identity must be rejected."""
+
+import pytest
+
+from symbolic_mf.catalogue import catalogue
+from symbolic_mf.mutation import check_mutant, mutants
+
+CORPUS = [m for idy in catalogue() for m in mutants(idy)]
+
+
+def test_corpus_covers_every_identity_with_every_kind():
+    by_id = {}
+    for m in CORPUS:
+        by_id.setdefault(m.identity.id.split(".mutant-")[0], set()).add(m.kind.split(":")[0])
+    assert set(by_id) == set(catalogue().ids())
+    for kinds in by_id.values():
+        assert {"factor", "sign"} <= kinds or "flip" in kinds
+    assert len(CORPUS) >= 4 * len(catalogue())
+
+
+@pytest.mark.parametrize("mutant", CORPUS, ids=lambda m: m.identity.id)
+def test_mutant_is_rejected(mutant):
+    v = check_mutant(mutant)
+    if mutant.must == "FAIL":
+        assert v.status == "FAIL", v.summary()
+        assert v.counterexample is not None
+    else:
+        assert v.status != "PASS", v.summary()
