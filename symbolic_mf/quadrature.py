@@ -526,6 +526,46 @@ def _polar(Phi, s1, s2, cc, ss, d, ks):
             f"homogeneous integrand of degree {mp.nstr(d, 6)} <= -2: the radial integral diverges"
         )
     radial = 2 ** (d / 2) * mp.gamma(d / 2 + 1)
+    # Kink angles are differences of arctangents: two kinks a small angle
+    # apart (c near -1 puts the zeros of u and v within sqrt(2(1+c)) of each
+    # other) lose -log10(gap) digits in the piece length and in cos/sin at
+    # its ends.  Build the pieces with that many extra digits.
+    extra = 10
+    while True:
+        with mp.extradps(extra):
+            nodes, AB = _polar_nodes(s1, s2, cc, ss, ks)
+            gap = min(t1 - t0 for (t0, _), (t1, _) in zip(nodes[:-1], nodes[1:]))
+        need = 10 + int(max(0, -mp.log10(gap))) + 2
+        if need <= extra:
+            break
+        extra = need
+    high = mp.prec + int(extra * 3.33) + 1
+
+    def at(t0, vanishing, direction):
+        # values and derivatives of u, v, w at t0; vanishing kinks snapped to 0
+        with mp.workprec(high):
+            ct, st = mp.cos(t0), mp.sin(t0)
+            u0, du = s1 * ct, -s1 * st
+            v0, dv = s2 * (cc * ct + ss * st), s2 * (ss * ct - cc * st)
+            w0 = [mp.zero if i in vanishing else A * ct + B * st for i, (A, B) in enumerate(AB)]
+            dw = [B * ct - A * st for A, B in AB]
+
+        def g(y):
+            with mp.workprec(high):
+                cy, sy = mp.cos(y), direction * mp.sin(y)
+                args = (u0 * cy + du * sy, v0 * cy + dv * sy, [a * cy + b * sy for a, b in zip(w0, dw)])
+            return Phi(*args)
+
+        return g
+
+    with mp.workprec(high):
+        spans = [(t0, i0, t1, i1, t1 - t0) for (t0, i0), (t1, i1) in zip(nodes[:-1], nodes[1:])]
+    pieces = [Piece(at(t0, set(i0), 1), at(t1, set(i1), -1), +length) for t0, i0, t1, i1, length in spans]
+    return radial * integrate_pieces(pieces) / (2 * mp.pi)
+
+
+def _polar_nodes(s1, s2, cc, ss, ks):
+    """Angles (ascending, one full turn) splitting the circle at kink zeros, pieces <= pi/2."""
     # u(t) = s1*cos t, v(t) = s2*(cc*cos t + ss*sin t); each kink w_i(t) = A_i cos t + B_i sin t
     AB = [(ku * s1 + kv * s2 * cc, kv * s2 * ss) for ku, kv, _ in ks]
     roots = []  # (angle, indices of kinks vanishing there)
@@ -543,7 +583,6 @@ def _polar(Phi, s1, s2, cc, ss, d, ks):
     roots.sort(key=lambda r: r[0])
     if not roots:
         roots = [[mp.zero, []]]
-    # refine into pieces no longer than pi/2
     nodes = []
     for j, (t, idx) in enumerate(roots):
         nodes.append((t, idx))
@@ -552,30 +591,7 @@ def _polar(Phi, s1, s2, cc, ss, d, ks):
         for m in range(1, n):
             nodes.append((t + (nxt - t) * m / n, []))
     nodes.append((nodes[0][0] + 2 * mp.pi, nodes[0][1]))
-
-    def at(t0, vanishing, direction):
-        # values and derivatives of u, v, w at t0; vanishing kinks snapped to 0
-        ct, st = mp.cos(t0), mp.sin(t0)
-        u0, du = s1 * ct, -s1 * st
-        v0, dv = s2 * (cc * ct + ss * st), s2 * (ss * ct - cc * st)
-        w0 = [mp.zero if i in vanishing else A * ct + B * st for i, (A, B) in enumerate(AB)]
-        dw = [B * ct - A * st for A, B in AB]
-
-        def g(y):
-            cy, sy = mp.cos(y), direction * mp.sin(y)
-            return Phi(
-                u0 * cy + du * sy,
-                v0 * cy + dv * sy,
-                [a * cy + b * sy for a, b in zip(w0, dw)],
-            )
-
-        return g
-
-    pieces = [
-        Piece(at(t0, set(i0), 1), at(t1, set(i1), -1), t1 - t0)
-        for (t0, i0), (t1, i1) in zip(nodes[:-1], nodes[1:])
-    ]
-    return radial * integrate_pieces(pieces) / (2 * mp.pi)
+    return nodes, AB
 
 
 def _nested_2d(Phi, s1, s2, cc, ss, ks):
