@@ -8,7 +8,7 @@ r"""Checking a user's own identity.
 >>> w = check("E(relu(u) * relu(v))", "(sqrt(1 - c^2) + (pi - acos(c)) * c) / pi",
 ...           where={"c": "[-1, 1]"})
 >>> print(w)
-FAIL user.check: counterexample at c = 1: lhs = 0.5 (± 0.0), rhs = 1.0 (± 0.0); sides agree to only 0.3 digits
+FAIL user.check: counterexample at c = 1: lhs = 0.5 (± ...), rhs = 1.0 (± ...); sides agree to only 0.3 digits
 
 (At ``c = -1`` both sides vanish, so the first counterexample is ``c = 1``.)
 """
