@@ -1,0 +1,53 @@
+import pytest
+import sympy as sp
+from mpmath import mp, mpf
+
+from symbolic_mf import activations as A
+from symbolic_mf.errors import DomainError, NotPSDError
+
+
+@pytest.mark.parametrize("act, ref", [
+    (A.relu(), lambda t: max(t, 0)),
+    (A.leaky_relu(sp.Rational(1, 10)), lambda t: t if t > 0 else t / 10),
+    (A.identity(), lambda t: t),
+    (A.abs_power(sp.Rational(3, 2)), lambda t: abs(t) ** 1.5),
+    (A.signed_power(2), lambda t: (1 if t > 0 else -1) * t * t),
+    (A.step(), lambda t: 1.0 if t > 0 else 0.0),
+])
+def test_family_members_match_their_definition(act, ref):
+    for t in (-2.5, -0.3, 0.7, 3.0):
+        assert float(act(sp.Float(t))) == pytest.approx(ref(t), rel=1e-14)
+
+
+def test_homogeneity_degree_is_checked_by_scaling():
+    for act in (A.relu(), A.abs_power(sp.Rational(1, 3)), A.leaky_relu()):
+        t = sp.Rational(7, 3)
+        for val in (sp.Rational(-5, 2), sp.Rational(3, 4)):
+            assert sp.simplify(act(t * val) - t ** act.degree * act(val)) == 0
+    assert A.tanh().degree is None
+
+
+@pytest.mark.parametrize("alpha", [sp.Rational(-1, 2), -1, sp.Rational(-7, 10)])
+def test_alpha_at_or_below_minus_half_is_a_domain_error(alpha):
+    with pytest.raises(DomainError, match="alpha"):
+        A.rho_alpha(alpha)
+
+
+def test_relu_kernel_numeric_matches_arccos_kernel():
+    c = mpf("0.3")
+    with mp.workdps(30):
+        th = mp.acos(c)
+        ref = (mp.sin(th) + (mp.pi - th) * c) / (2 * mp.pi)
+        got = A.relu().kernel_numeric(sp.Rational(3, 10), dps=30)
+        assert abs(got - ref) < mpf(10) ** -28
+        # and a wrong reference is not within that tolerance
+        assert abs(got - ref * mpf("1.001")) > mpf(10) ** -6
+
+
+def test_kernel_numeric_rejects_non_psd_covariance():
+    with pytest.raises(NotPSDError):
+        A.relu().kernel_numeric(2, q1=1, q2=1, dps=20)
+
+
+def test_derivative_of_relu_is_step():
+    assert A.relu().derivative().expr == A.step().expr
