@@ -34,8 +34,8 @@ def test_alpha_at_or_below_minus_half_is_a_domain_error(alpha):
 
 
 def test_relu_kernel_numeric_matches_arccos_kernel():
-    c = mpf("0.3")
     with mp.workdps(30):
+        c = mpf(3) / 10
         th = mp.acos(c)
         ref = (mp.sin(th) + (mp.pi - th) * c) / (2 * mp.pi)
         got = A.relu().kernel_numeric(sp.Rational(3, 10), dps=30)
