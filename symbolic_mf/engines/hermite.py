@@ -20,7 +20,7 @@ For :math:`\phi(x) = a\rho_\alpha(x) - b\rho_\alpha(-x)` the engine derives
 >>> from symbolic_mf.activations import relu, rho_alpha
 >>> c = Symbol("c")
 >>> hermite_kernel(relu(), c)
-c*asin(c)/(2*pi) + c/4 + sqrt(1 - c**2)/(2*pi)
+(2*c*asin(c) + pi*c + 2*sqrt(1 - c**2))/(4*pi)
 >>> alpha = Symbol("alpha", positive=True)
 >>> hermite_kernel(rho_alpha(alpha), c).atoms(hyper) == {
 ...     hyper((-alpha/2, -alpha/2), (S(1)/2,), c**2),
