@@ -153,8 +153,7 @@ def kernel(phi: HomogeneousActivation, q1, q2, c12, method: str = "hermite") -> 
     q1, q2, c12 = sp.sympify(q1), sp.sympify(q2), sp.sympify(c12)
     if all(x.is_number for x in (q1, q2, c12)):
         if q1 < 0 or q2 < 0 or c12**2 > q1 * q2:
-            raise NotPSDError(f"Sigma = [[{q1}, {c12}], [{c12}, {q2}]] is not positive semi-definite "
-                              f"(need q1, q2 >= 0 and c12^2 <= q1*q2)")
+            raise NotPSDError("Sigma", f"[[{q1}, {c12}], [{c12}, {q2}]]", "need q1, q2 >= 0 and c12^2 <= q1*q2")
         if q1 == 0 or q2 == 0:
             if phi.alpha.is_number and phi.alpha > 0:
                 return sp.S.Zero
@@ -175,11 +174,11 @@ def kernel_matrix(phi: HomogeneousActivation, Sigma, method: str = "hermite") ->
     """
     S = sp.Matrix(Sigma)
     if S.shape[0] != S.shape[1] or S != S.T:
-        raise NotPSDError(f"Sigma must be a symmetric square matrix, got shape {S.shape}")
+        raise NotPSDError("Sigma", S.tolist(), "not symmetric and square")
     if all(x.is_number for x in S):
         ev = [sp.N(e, 30) for e in S.eigenvals(multiple=True)]
         if any(sp.re(e) < -sp.Float(10) ** -25 for e in ev):
-            raise NotPSDError(f"Sigma is not positive semi-definite (eigenvalues {[sp.N(e, 6) for e in ev]})")
+            raise NotPSDError("Sigma", S.tolist(), f"eigenvalues {[sp.N(e, 6) for e in ev]}")
     n = S.shape[0]
     return sp.Matrix(n, n, lambda i, j: kernel(phi, S[i, i], S[j, j], S[i, j], method))
 

@@ -406,6 +406,10 @@ def _decide(identity, point, L1, L2, R1, R2, dps, p1, p2, digits) -> PointResult
                     f"agreement short of {digits} digits (sides {dLR:.1f}, "
                     f"lhs across precisions {dL:.1f}, rhs {dR:.1f})"
                 )
+                # a closed form that cancels is unstable, or sits below the
+                # zero floor and looks stable: more working digits decide it
+                # (an integral that cannot converge raises instead)
+                res._ill_conditioned = True
             return res
         if identity.relation == "==":
             gap = abs(L2 - R2)
