@@ -62,6 +62,9 @@ autodoc_member_order = "bysource"
 autodoc_typehints = "none"
 
 # doctest: the guide's examples are run by `sphinx-build -b doctest`
+# only the guide's `.. doctest::` directives; the API docstrings' examples are run by
+# pytest --doctest-modules against their own module globals
+doctest_test_doctest_blocks = ""
 doctest_global_setup = "import sympy as sp\nfrom mpmath import mp\nmp.dps = 15\n"
 import doctest as _doctest  # noqa: E402
 

@@ -272,14 +272,13 @@ def write_if_changed(path: str, text: str) -> None:
         f.write(text)
 
 
-def generate(app) -> None:
-    from symbolic_mf.catalogue import catalogue
+def write_pages(srcdir: str, reg, rows: Dict[str, dict]) -> Dict[str, int]:
+    """Write the catalogue pages for ``reg`` and the derivations index under ``srcdir``.
 
-    t0 = time.perf_counter()
-    reg = catalogue()
+    Returns counts: identities, topic pages, derivation pages.
+    """
     topics = reg.topics()
-    rows = load_verification(app)
-    cat_dir = os.path.join(app.srcdir, "catalogue")
+    cat_dir = os.path.join(srcdir, "catalogue")
     os.makedirs(cat_dir, exist_ok=True)
     wanted = {"index.rst"}
     write_if_changed(os.path.join(cat_dir, "index.rst"), catalogue_index(topics, reg, rows))
@@ -290,10 +289,18 @@ def generate(app) -> None:
     for f in os.listdir(cat_dir):  # a topic that disappeared leaves no stale page
         if f.endswith(".rst") and f not in wanted:
             os.remove(os.path.join(cat_dir, f))
-    md = sorted(glob.glob(os.path.join(app.srcdir, "derivations", "*.md")))
-    write_if_changed(os.path.join(app.srcdir, "derivations", "index.rst"), derivations_index(md))
-    logger.info(f"[mf_catalogue] {len(reg)} identities, {len(topics)} topic pages, "
-                f"{len(md)} derivation pages ({time.perf_counter() - t0:.1f} s)")
+    md = sorted(glob.glob(os.path.join(srcdir, "derivations", "*.md")))
+    write_if_changed(os.path.join(srcdir, "derivations", "index.rst"), derivations_index(md))
+    return {"identities": len(reg), "topics": len(topics), "derivations": len(md)}
+
+
+def generate(app) -> None:
+    from symbolic_mf.catalogue import catalogue
+
+    t0 = time.perf_counter()
+    n = write_pages(app.srcdir, catalogue(), load_verification(app))
+    logger.info(f"[mf_catalogue] {n['identities']} identities, {n['topics']} topic pages, "
+                f"{n['derivations']} derivation pages ({time.perf_counter() - t0:.1f} s)")
 
 
 # ---------------------------------------------------------------------------
