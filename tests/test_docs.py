@@ -221,8 +221,12 @@ def test_mathjax_typesets_every_catalogue_page_in_chromium(site):
     topics = list(catalogue().topics())
     shots = os.path.join(BUILD, "screenshots")
     os.makedirs(shots, exist_ok=True)
-    for t in topics:
-        page = os.path.join(site, "catalogue", mf_catalogue.topic_page_name(t) + ".html")
+    pages = [(t, os.path.join(site, "catalogue", mf_catalogue.topic_page_name(t) + ".html"))
+             for t in topics]
+    deriv = os.path.join(site, "derivations")  # pages written by derivations/*.py, if any
+    pages += [(f, os.path.join(deriv, f)) for f in sorted(os.listdir(deriv))
+              if f.endswith(".html") and f != "index.html"]
+    for t, page in pages:
         with open(page) as f:
             static = f.read()
         n_math = len(re.findall(r'class="math', static))
