@@ -1,0 +1,84 @@
+# Runtime of the exported homogeneous-family kernels.  This file is copied
+# verbatim into every generated NumPy / JAX module, so it imports nothing:
+# ``xp`` is numpy or jax.numpy, passed in.  Coefficients are computed once,
+# at export time, by symbolic_mf.export.family (mpmath, 60 digits).
+#
+# For one rectified power rho_beta the kernel k(c) = E[rho_beta(u) rho_beta(v)]
+# (unit variances, correlation c) is evaluated by region, each a sum of
+# terms of one sign (no cancellation):
+#   c <= 0 : k = (1+c)^(beta+1/2) * sum_n f[n] x^n,        x = (1+c)/2 <= 1/2
+#            (Mehler-Dirichlet form: C_beta (1+c)^(beta+1/2) 2F1(1/2,1/2;beta+3/2;x))
+#   0 < c <= 1/2: k = E(c) + O(c), the Hermite even and odd series in c^2
+#   c > 1/2: k = sum p[n] y^n + y^s sum q[n] y^n [+ y^m log(y) sum r[n] y^n],
+#            y = (1-c)/2 < 1/4, s = beta+1/2 (connection formula at x = 1;
+#            the log series only when s is an integer m)
+# and the odd part O(c) = (k(c) - k(-c))/2 = c sum o[n] c^(2n) for |c| <= 1/2
+# (Hermite/Mehler series).  The family member phi = a rho(x) - b rho(-x) has
+#   K(c) = (a^2+b^2) k(c) - 2ab k(-c)           if ab <= 0  (two positive terms)
+#        = (a-b)^2 E(c) + (a+b)^2 O(c)          if ab > 0   (E = even part)
+
+
+def _horner(xp, coeffs, t):
+    acc = xp.zeros_like(t) + coeffs[-1]
+    for cf in coeffs[-2::-1]:
+        acc = acc * t + cf
+    return acc
+
+
+def _rho_kernel(xp, P, c):
+    """k(c) for one rho_beta, c an array in [-1, 1]."""
+    left = c <= 0
+    right = c > 0.5
+    one = xp.ones_like(c)
+    x = xp.where(left, (1 + c) / 2, 0 * one)
+    kl = (2 * x) ** P["s"] * _horner(xp, P["f"], x)
+    y = xp.where(right, (1 - c) / 2, 0.25 * one)
+    ys = xp.where(right, y, one)
+    kr = _horner(xp, P["p"], y) + ys ** P["s"] * _horner(xp, P["q"], y)
+    if P["r"]:
+        ylog = xp.where(y > 0, y, one)
+        kr = kr + xp.where(y > 0, ylog ** P["m"] * xp.log(ylog) * _horner(xp, P["r"], y), 0 * one)
+    cm = xp.where(left | right, 0 * one, c)
+    z = cm * cm
+    km = _horner(xp, P["e"], z) + cm * _horner(xp, P["o"], z)
+    return xp.where(left, kl, xp.where(right, kr, km))
+
+
+def _odd_part(xp, P, c, kc, kmc):
+    """O(c) = (k(c) - k(-c))/2, by its Hermite series for |c| <= 1/2."""
+    small = xp.abs(c) <= 0.5
+    cs = xp.where(small, c, 0 * c)
+    return xp.where(small, cs * _horner(xp, P["o"], cs * cs), (kc - kmc) / 2)
+
+
+def _family_kernel(xp, P, c):
+    """K(c) = E[phi(u) phi(v)], phi = a rho_beta(x) - b rho_beta(-x), unit variances."""
+    a, b = P["a"], P["b"]
+    kc = _rho_kernel(xp, P, c)
+    if b == 0:
+        return a * a * kc
+    kmc = _rho_kernel(xp, P, -c)
+    A, B = (a * a + b * b) * kc, 2 * a * b * kmc
+    if a * b <= 0:
+        return A - B
+    odd = _odd_part(xp, P, c, kc, kmc)
+    if a == b:
+        return 4 * a * a * odd
+    even = (kc + kmc) / 2
+    ke = (a - b) ** 2 * even + (a + b) ** 2 * odd
+    # pick, point by point, the form whose terms cancel least
+    cond_e = (a - b) ** 2 * even + (a + b) ** 2 * xp.abs(odd)
+    return xp.where(A + B <= cond_e, A - B, ke)
+
+
+def _scaled(xp, P, cov12, var1, var2):
+    """(var1 var2)^(beta/2) K(cov12 / sqrt(var1 var2)); c := 0 where a variance is 0."""
+    prod = var1 * var2
+    ok = prod > 0
+    root = xp.sqrt(xp.where(ok, prod, 1 + 0 * prod))
+    c = xp.where(ok, cov12 / root, 0 * prod)
+    c = xp.clip(c, -1, 1)
+    k = _family_kernel(xp, P, c)
+    if P["beta"] == 0:
+        return k
+    return xp.where(ok, prod, 0 * prod) ** (P["beta"] / 2) * k
