@@ -6,9 +6,9 @@
 # For one rectified power rho_beta the kernel k(c) = E[rho_beta(u) rho_beta(v)]
 # (unit variances, correlation c) is evaluated by region, each a sum of
 # terms of one sign (no cancellation):
-#   c <= 0 : k = (1+c)^(beta+1/2) * sum_n f[n] x^n,        x = (1+c)/2 <= 1/2
+#   c < 0  : k = (1+c)^(beta+1/2) * sum_n f[n] x^n,        x = (1+c)/2 <= 1/2
 #            (Mehler-Dirichlet form: C_beta (1+c)^(beta+1/2) 2F1(1/2,1/2;beta+3/2;x))
-#   0 < c <= 1/2: k = E(c) + O(c), the Hermite even and odd series in c^2
+#   0 <= c <= 1/2: k = E(c) + O(c), the Hermite even and odd series in c^2
 #   c > 1/2: k = sum p[n] y^n + y^s sum q[n] y^n [+ y^m log(y) sum r[n] y^n],
 #            y = (1-c)/2 < 1/4, s = beta+1/2 (connection formula at x = 1;
 #            the log series only when s is an integer m)
@@ -27,7 +27,7 @@ def _horner(xp, coeffs, t):
 
 def _rho_kernel(xp, P, c):
     """k(c) for one rho_beta, c an array in [-1, 1]."""
-    left = c <= 0
+    left = c < 0
     right = c > 0.5
     one = xp.ones_like(c)
     x = xp.where(left, (1 + c) / 2, 0 * one)
