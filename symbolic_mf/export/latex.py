@@ -8,8 +8,8 @@ with ``$$``.
 
 >>> import sympy as sp
 >>> c = sp.Symbol("c")
->>> print(to_latex(sp.acos(c) * sp.gamma(c)))
-\Gamma\left(c\right) \arccos{\left(c \right)}
+>>> print(to_latex(sp.acos(c)), to_latex(sp.gamma(c)))
+\arccos{\left(c \right)} \Gamma\left(c\right)
 >>> print(to_latex(sp.hyper([1, 2], [3], c**2)))
 {}_{2}F_{1}\left(\begin{matrix} 1, 2 \\ 3 \end{matrix}\middle| c^{2} \right)
 >>> steps = [("Hermite series", sp.Sum(c**sp.Symbol("k"), (sp.Symbol("k"), 0, sp.oo))), ("sum", 1 / (1 - c))]
