@@ -44,7 +44,7 @@ import sympy as sp
 from ..errors import DomainError
 from . import _runtime
 
-__all__ = ["family_parameters", "ntk_parameters", "evaluate_kernel", "evaluate_nngp",
+__all__ = ["family_parameters", "ntk_parameters", "evaluate_kernel", "evaluate_nngp", "rho_kernel_expr", "family_kernel_expr",
            "rho_kernel_mp", "family_kernel_mp"]
 
 #: number of series terms kept (enough for 2^-N < 1e-19 at the region edges)
@@ -199,3 +199,29 @@ def family_kernel_mp(alpha, a, b, c):
     """Reference K(c) of the family at the ambient mpmath precision."""
     a, b = mpmath.mpf(a), mpmath.mpf(b)
     return (a * a + b * b) * rho_kernel_mp(alpha, c) - 2 * a * b * rho_kernel_mp(alpha, -c)
+
+
+def rho_kernel_expr(beta, c):
+    r"""SymPy :math:`k_\beta(c)` in the Mehler–Dirichlet form (unevaluated ₂F₁).
+
+    >>> import sympy as sp
+    >>> c = sp.Symbol("c")
+    >>> e = rho_kernel_expr(1, c)
+    >>> e.has(sp.hyper)
+    True
+    >>> abs(sp.N(e.subs(c, 0), 20) - 1 / (2 * sp.pi).evalf(20)) < 1e-18
+    True
+    """
+    beta = sp.sympify(beta)
+    half = sp.S.Half
+    pref = sp.gamma(beta + 1) ** 2 / (sp.sqrt(8 * sp.pi) * sp.gamma(beta + 3 * half))
+    return pref * (1 + c) ** (beta + half) * sp.hyper([half, half], [beta + 3 * half], (1 + c) / 2)
+
+
+def family_kernel_expr(alpha, a, b, c):
+    r""":math:`K(c) = (a^2+b^2)k_\alpha(c) - 2ab\,k_\alpha(-c)` as a SymPy expression."""
+    a, b = sp.sympify(a), sp.sympify(b)
+    out = (a ** 2 + b ** 2) * rho_kernel_expr(alpha, c)
+    if b != 0:
+        out -= 2 * a * b * rho_kernel_expr(alpha, -c)
+    return out
