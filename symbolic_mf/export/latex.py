@@ -38,6 +38,10 @@ class KernelLatexPrinter(LatexPrinter):
         settings.setdefault("inv_trig_style", "full")
         super().__init__(settings)
 
+    def _print_gamma(self, expr, exp=None):
+        tex = r"\Gamma\left(%s\right)" % self._print(expr.args[0])
+        return tex if exp is None else r"%s^{%s}" % (tex, exp)
+
     def _print_hyper(self, expr, exp=None):
         ap = ", ".join(self._print(t) for t in expr.ap)
         bq = ", ".join(self._print(t) for t in expr.bq)
@@ -77,12 +81,12 @@ def _text(s: str) -> str:
         .replace("#", r"\#").replace("{", r"\{").replace("}", r"\}")
 
 
-def derivation_latex(steps: Sequence[Tuple[str, sp.Expr]], lhs: Optional[sp.Expr] = None) -> str:
-    """An ``aligned`` block: ``lhs &= step_1 && (why) \\\\ &= step_2 ...``."""
+def derivation_latex(steps: Sequence[Tuple[str, sp.Expr]], lhs: Optional[sp.Expr] = None, **settings) -> str:
+    """An ``aligned`` block: ``lhs &= step_1 && (why) \\\\ &= step_2 ...`` (printer ``settings`` as in :func:`to_latex`)."""
     lines = []
     for i, (why, expr) in enumerate(steps):
-        head = (to_latex(lhs) + " " if (i == 0 and lhs is not None) else "") + "&= "
-        lines.append(head + to_latex(expr) + r" && \text{(%s)}" % _text(why))
+        head = (to_latex(lhs, **settings) + " " if (i == 0 and lhs is not None) else "") + "&= "
+        lines.append(head + to_latex(expr, **settings) + r" && \text{(%s)}" % _text(why))
     return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
 
 
