@@ -273,7 +273,8 @@ def test_latex_parses_back_to_the_same_function():
     from sympy.parsing.latex import LaTeXParsingError
 
     with pytest.raises(LaTeXParsingError):
-        _parse(tex[: tex.rindex(r"\right)")])  # an unbalanced \left( is refused
+        _parse(tex.replace(r"\right)", "", 1))  # an unbalanced \left( is refused
+    # (the parser may also stop early on bad input, so the value check above is the real test)
 
 
 def _hyper_to_call(tex):
