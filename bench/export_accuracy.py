@@ -16,7 +16,8 @@ import time
 import mpmath
 import numpy as np
 
-from symbolic_mf.export.family import family_parameters, ntk_parameters, evaluate_kernel, rho_kernel_mp
+from symbolic_mf.export.family import (evaluate_kernel, exact_parameters, family_parameters, ntk_parameters,
+                                      rho_kernel_mp)
 
 
 def grid(n_log=40, n_mid=60):
@@ -28,12 +29,14 @@ def grid(n_log=40, n_mid=60):
     return c
 
 
-def ref_kernel(beta, a, b, c):
+def ref_kernel(beta, a, b, c, exact=None):
     """K(c) at 60 working digits: (a^2+b^2)k(c) - 2ab k(-c) if ab <= 0, else
     (a-b)^2 E(c) + (a+b)^2 O(c) with O from its 2F1 (exact zeros of O kept)."""
     with mpmath.workdps(60):
         cm = mpmath.mpf(float(c))
         a, b, bt = mpmath.mpf(a), mpmath.mpf(b), mpmath.mpf(beta)
+        if exact is not None:  # the table's exact (rational) parameters, not their float roundings
+            bt, a, b = exact_parameters({"exact": exact})
         kc, kmc = rho_kernel_mp(bt, cm), rho_kernel_mp(bt, -cm)
         if mpmath.isinf(kc) or mpmath.isinf(kmc):
             return mpmath.inf
@@ -59,7 +62,7 @@ def measure(P, c, dtype=np.float64):
         evaluate_kernel(P, c.astype(dtype).astype(np.float64)).astype(dtype)
     out = {}
     for ci, gi in zip(c, got):
-        ref = ref_kernel(P["beta"], P["a"], P["b"], ci)
+        ref = ref_kernel(P["beta"], P["a"], P["b"], ci, P["exact"])
         rg = region(ci)
         if ref == 0:
             err_rel, ulp = (0.0, 0.0) if gi == 0 else (np.inf, np.inf)

@@ -25,9 +25,11 @@ C = sp.Symbol("c", real=True)
 
 # --------------------------------------------------------------- references --
 def ref_K(beta, a, b, c, dps=60):
-    """K(c) at `dps` working digits, in a form with no cancellation for the case."""
+    """K(c) at `dps` working digits, in a form with no cancellation for the case.
+    beta, a, b: exact numbers (SymPy rationals, ints) or a table's ``exact`` strings."""
     with mpmath.workdps(dps):
-        cm, a, b, bt = mpmath.mpf(float(c)), mpmath.mpf(a), mpmath.mpf(b), mpmath.mpf(beta)
+        bt, a, b = family.exact_parameters({"exact": (beta, a, b)})
+        cm = mpmath.mpf(float(c))
         kc, kmc = rho_kernel_mp(bt, cm), rho_kernel_mp(bt, -cm)
         if a * b <= 0:
             return (a * a + b * b) * kc - 2 * a * b * kmc
@@ -49,7 +51,7 @@ def max_errors(P, cs):
     got = evaluate_kernel(P, cs)
     worst_ulp = worst_rel = 0.0
     for ci, gi in zip(cs, got):
-        ref = ref_K(P["beta"], P["a"], P["b"], ci)
+        ref = ref_K(*P["exact"], ci)
         assert np.isfinite(gi), (ci, gi)
         if ref == 0:
             assert gi == 0, (ci, gi)

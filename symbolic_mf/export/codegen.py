@@ -116,21 +116,29 @@ static double smf_horner(const double *cf, int n, double t)
 }
 
 typedef struct {
-    double beta, s, a, b; int m;
+    double beta, s, s_lo, a, b; int m;
     const double *f, *p, *q, *r, *e, *o;
     int nf, np, nq, nr, ne, no;
 } smf_table;
+
+/* t^s for s = s_hi + s_lo exactly (s_lo: rounding error of s in double) */
+static double smf_pow(const smf_table *P, double t)
+{
+    double out = pow(t, P->s);
+    if (P->s_lo != 0.0 && t > 0.0) out *= 1.0 + P->s_lo * log(t);
+    return out;
+}
 
 /* k(c) = E[rho_beta(u) rho_beta(v)], unit variances, by region (see symbolic_mf.export._runtime) */
 static double smf_rho_kernel(const smf_table *P, double c)
 {
     if (c < 0.0) {
         double x = 0.5 * (1.0 + c);
-        return pow(2.0 * x, P->s) * smf_horner(P->f, P->nf, x);
+        return smf_pow(P, 2.0 * x) * smf_horner(P->f, P->nf, x);
     }
     if (c > 0.5) {
         double y = 0.5 * (1.0 - c);
-        double k = smf_horner(P->p, P->np, y) + pow(y, P->s) * smf_horner(P->q, P->nq, y);
+        double k = smf_horner(P->p, P->np, y) + smf_pow(P, y) * smf_horner(P->q, P->nq, y);
         if (P->nr > 0 && y > 0.0) k += pow(y, P->m) * log(y) * smf_horner(P->r, P->nr, y);
         return k;
     }
@@ -179,7 +187,7 @@ def _c_table(tag, P):
         out += _c_array(f"{tag}_{key}", P[key])
     lens = ", ".join(str(len(P[k])) for k in ("f", "p", "q")) + f", {len(P['r'])}, " + \
         ", ".join(str(len(P[k])) for k in ("e", "o"))
-    out += (f"static const smf_table {tag} = {{ {P['beta']!r}, {P['s']!r}, {P['a']!r}, {P['b']!r}, {P['m']},\n"
+    out += (f"static const smf_table {tag} = {{ {P['beta']!r}, {P['s']!r}, {P['s_lo']!r}, {P['a']!r}, {P['b']!r}, {P['m']},\n"
             f"    {tag}_f, {tag}_p, {tag}_q, {tag}_r, {tag}_e, {tag}_o, {lens} }};\n")
     return out
 

@@ -126,7 +126,11 @@ def _rho_series(beta):
 
 
 def _floatify(P, a, b):
-    out = dict(beta=float(P["beta"]), s=float(P["s"]), m=P["m"], a=float(a), b=float(b))
+    s_hi = float(P["s"])
+    with mpmath.workdps(60):
+        s_lo = float(P["s"] - mpmath.mpf(s_hi)) if not P["r"] else 0.0
+    out = dict(beta=float(P["beta"]), s=s_hi, s_lo=s_lo, m=P["m"], a=float(a), b=float(b),
+               exact=(str(P["beta"]), str(a), str(b)))
     for key, radius in (("f", 0.5), ("p", 0.25), ("q", 0.25), ("o", 0.25), ("e", 0.25)):
         out[key] = [float(cf) for cf in _trim(P[key], radius)]
     out["r"] = [float(cf) for cf in _trim(P["r"], 0.25)] if P["r"] else []
@@ -166,6 +170,12 @@ def ntk_parameters(alpha, a=1, b=0):
     if not alpha > 0:
         raise DomainError("alpha", alpha, "alpha > 0 for the derivative kernel (phi' is a delta at alpha = 0)")
     return _floatify(_rho_series(alpha - 1), alpha * a, -alpha * b)
+
+
+def exact_parameters(P):
+    """``(beta, a, b)`` of a table as mpmath numbers at the ambient precision (for references)."""
+    return tuple(mpmath.mpf(sp.Rational(t).p) / sp.Rational(t).q if sp.sympify(t).is_Rational
+                 else mpmath.mpf(sp.N(sp.sympify(t), mpmath.mp.dps + 5)) for t in P["exact"])
 
 
 def evaluate_kernel(P, c, xp=None):
