@@ -8,12 +8,12 @@
 # terms of one sign (no cancellation):
 #   c < 0  : k = (1+c)^(beta+1/2) * sum_n f[n] x^n,        x = (1+c)/2 <= 1/2
 #            (Mehler-Dirichlet form: C_beta (1+c)^(beta+1/2) 2F1(1/2,1/2;beta+3/2;x))
-#   0 <= c <= 1/2: k = E(c) + O(c), the Hermite even and odd series in c^2
-#   c > 1/2: k = sum p[n] y^n + y^s sum q[n] y^n [+ y^m log(y) sum r[n] y^n],
-#            y = (1-c)/2 < 1/4, s = beta+1/2 (connection formula at x = 1;
+#   0 <= c <= 0.7: k = E(c) + O(c), the Hermite even and odd series in c^2
+#   c > 0.7: k = sum p[n] y^n + y^s sum q[n] y^n [+ y^m log(y) sum r[n] y^n],
+#            y = (1-c)/2 < 0.15, s = beta+1/2 (connection formula at x = 1;
 #            the log series only when s is an integer m)
-# and the odd part O(c) = (k(c) - k(-c))/2 = c sum o[n] c^(2n) for |c| <= 1/2
-# (Hermite/Mehler series).  The family member phi = a rho(x) - b rho(-x) has
+# and the odd part O(c) = (k(c) - k(-c))/2 = c sum o[n] c^(2n) for |c| <= 0.7
+# (Hermite/Mehler series) for |c| <= 0.7.  The family member phi = a rho(x) - b rho(-x) has
 #   K(c) = (a^2+b^2) k(c) - 2ab k(-c)           if ab <= 0  (two positive terms)
 #        = (a-b)^2 E(c) + (a+b)^2 O(c)          if ab > 0   (E = even part)
 
@@ -47,7 +47,7 @@ def _rho_kernel_masked(np, P, c):
     c = np.asarray(c)
     shape, c = c.shape, c.reshape(-1)
     out = np.empty_like(c)
-    left, right = c < 0, c > 0.5
+    left, right = c < 0, c > P["c_right"]
     mid = ~(left | right)
     x = (1 + c[left]) / 2
     out[left] = _pow(np, 2 * x, P) * _horner_np(np, P["f"], x)
@@ -68,11 +68,11 @@ def _rho_kernel(xp, P, c):
     if getattr(xp, "__name__", "") == "numpy":
         return _rho_kernel_masked(xp, P, c)
     left = c < 0
-    right = c > 0.5
+    right = c > P["c_right"]
     one = xp.ones_like(c)
     x = xp.where(left, (1 + c) / 2, 0 * one)
     kl = _pow(xp, 2 * x, P) * _horner(xp, P["f"], x)
-    y = xp.where(right, (1 - c) / 2, 0.25 * one)
+    y = xp.where(right, (1 - c) / 2, 0.125 * one)
     ys = xp.where(right, y, one)
     kr = _horner(xp, P["p"], y) + _pow(xp, ys, P) * _horner(xp, P["q"], y)
     if P["r"]:
@@ -85,8 +85,8 @@ def _rho_kernel(xp, P, c):
 
 
 def _odd_part(xp, P, c, kc, kmc):
-    """O(c) = (k(c) - k(-c))/2, by its Hermite series for |c| <= 1/2."""
-    small = xp.abs(c) <= 0.5
+    """O(c) = (k(c) - k(-c))/2, by its Hermite series for |c| <= c_right."""
+    small = xp.abs(c) <= P["c_right"]
     cs = xp.where(small, c, 0 * c)
     return xp.where(small, cs * _horner(xp, P["o"], cs * cs), (kc - kmc) / 2)
 

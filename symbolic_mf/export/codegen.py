@@ -116,7 +116,7 @@ static double smf_horner(const double *cf, int n, double t)
 }
 
 typedef struct {
-    double beta, s, s_lo, a, b; int m;
+    double beta, s, s_lo, a, b, c_right; int m;
     const double *f, *p, *q, *r, *e, *o;
     int nf, np, nq, nr, ne, no;
 } smf_table;
@@ -136,7 +136,7 @@ static double smf_rho_kernel(const smf_table *P, double c)
         double x = 0.5 * (1.0 + c);
         return smf_pow(P, 2.0 * x) * smf_horner(P->f, P->nf, x);
     }
-    if (c > 0.5) {
+    if (c > P->c_right) {
         double y = 0.5 * (1.0 - c);
         double k = smf_horner(P->p, P->np, y) + smf_pow(P, y) * smf_horner(P->q, P->nq, y);
         if (P->nr > 0 && y > 0.0) k += pow(y, P->m) * log(y) * smf_horner(P->r, P->nr, y);
@@ -154,7 +154,7 @@ static double smf_family_kernel(const smf_table *P, double c)
     double kmc = smf_rho_kernel(P, -c);
     double A = (a * a + b * b) * kc, B = 2.0 * a * b * kmc;
     if (a * b <= 0.0) return A - B;
-    double odd = fabs(c) <= 0.5 ? c * smf_horner(P->o, P->no, c * c) : 0.5 * (kc - kmc);
+    double odd = fabs(c) <= P->c_right ? c * smf_horner(P->o, P->no, c * c) : 0.5 * (kc - kmc);
     if (a == b) return 4.0 * a * a * odd;
     double even = 0.5 * (kc + kmc);
     double ke = (a - b) * (a - b) * even + (a + b) * (a + b) * odd;
@@ -187,7 +187,7 @@ def _c_table(tag, P):
         out += _c_array(f"{tag}_{key}", P[key])
     lens = ", ".join(str(len(P[k])) for k in ("f", "p", "q")) + f", {len(P['r'])}, " + \
         ", ".join(str(len(P[k])) for k in ("e", "o"))
-    out += (f"static const smf_table {tag} = {{ {P['beta']!r}, {P['s']!r}, {P['s_lo']!r}, {P['a']!r}, {P['b']!r}, {P['m']},\n"
+    out += (f"static const smf_table {tag} = {{ {P['beta']!r}, {P['s']!r}, {P['s_lo']!r}, {P['a']!r}, {P['b']!r}, {P['c_right']!r}, {P['m']},\n"
             f"    {tag}_f, {tag}_p, {tag}_q, {tag}_r, {tag}_e, {tag}_o, {lens} }};\n")
     return out
 

@@ -14,7 +14,7 @@ polar route:
   :math:`k_\beta(c) = \frac{\Gamma(\beta+1)^2}{\sqrt{8\pi}\,\Gamma(\beta+3/2)}
   (1+c)^{\beta+1/2}\,{}_2F_1(\tfrac12,\tfrac12;\beta+\tfrac32;x)`;
 * its **connection formula** (DLMF 15.8.4) at :math:`y = (1-c)/2`, used for
-  :math:`c > 1/2`: a power series plus :math:`y^{\beta+1/2}` times a power
+  :math:`c > 0.7`: a power series plus :math:`y^{\beta+1/2}` times a power
   series (plus a :math:`y^m\log y` series when :math:`\beta+\tfrac12 = m` is an
   integer, obtained as the limit :math:`\beta \to \beta+\varepsilon` at 120 digits);
 * the **Hermite odd part** :math:`O(c) = c\,\mu_1^2\,
@@ -47,8 +47,11 @@ from . import _runtime
 __all__ = ["family_parameters", "ntk_parameters", "evaluate_kernel", "evaluate_nngp", "rho_kernel_expr", "family_kernel_expr",
            "rho_kernel_mp", "family_kernel_mp"]
 
-#: number of series terms kept (enough for 2^-N < 1e-19 at the region edges)
-NTERMS = 72
+#: number of series terms computed (then trimmed to what each region needs)
+NTERMS = 80
+#: the Hermite series serve 0 <= c <= C_RIGHT, the connection series c > C_RIGHT (y < 0.15):
+#: at y = 1/4 the two connection series cancel by up to 10 ulp for alpha near 8
+C_RIGHT = 0.7
 
 
 def _as_number(v, name):
@@ -131,9 +134,11 @@ def _floatify(P, a, b):
         s_lo = float(P["s"] - mpmath.mpf(s_hi)) if not P["r"] else 0.0
     out = dict(beta=float(P["beta"]), s=s_hi, s_lo=s_lo, m=P["m"], a=float(a), b=float(b),
                exact=(str(P["beta"]), str(a), str(b)))
-    for key, radius in (("f", 0.5), ("p", 0.25), ("q", 0.25), ("o", 0.25), ("e", 0.25)):
+    yr, zr = (1 - C_RIGHT) / 2, C_RIGHT ** 2
+    out["c_right"] = C_RIGHT
+    for key, radius in (("f", 0.5), ("p", yr), ("q", yr), ("o", zr), ("e", zr)):
         out[key] = [float(cf) for cf in _trim(P[key], radius)]
-    out["r"] = [float(cf) for cf in _trim(P["r"], 0.25)] if P["r"] else []
+    out["r"] = [float(cf) for cf in _trim(P["r"], yr)] if P["r"] else []
     if out["r"] and all(cf == 0 for cf in out["r"]):
         out["r"] = []
     return out
