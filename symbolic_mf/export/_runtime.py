@@ -5,7 +5,7 @@
 #
 # For one rectified power rho_beta the kernel k(c) = E[rho_beta(u) rho_beta(v)]
 # (unit variances, correlation c) is evaluated by region, each a sum of
-# terms of one sign (no cancellation):
+# terms of one sign or (connection series, y < 0.15) of little cancellation:
 #   c < 0  : k = (1+c)^(beta+1/2) * sum_n f[n] x^n,        x = (1+c)/2 <= 1/2
 #            (Mehler-Dirichlet form: C_beta (1+c)^(beta+1/2) 2F1(1/2,1/2;beta+3/2;x))
 #   0 <= c <= 0.7: k = E(c) + O(c), the Hermite even and odd series in c^2
@@ -13,9 +13,10 @@
 #            y = (1-c)/2 < 0.15, s = beta+1/2 (connection formula at x = 1;
 #            the log series only when s is an integer m)
 # and the odd part O(c) = (k(c) - k(-c))/2 = c sum o[n] c^(2n) for |c| <= 0.7
-# (Hermite/Mehler series) for |c| <= 0.7.  The family member phi = a rho(x) - b rho(-x) has
+# (Hermite/Mehler series).  The family member phi = a rho(x) - b rho(-x) has
 #   K(c) = (a^2+b^2) k(c) - 2ab k(-c)           if ab <= 0  (two positive terms)
-#        = (a-b)^2 E(c) + (a+b)^2 O(c)          if ab > 0   (E = even part)
+#     or (a-b)^2 E(c) + (a+b)^2 O(c)            if ab > 0, whichever cancels less at
+#                                                that c (E = even part)
 
 
 def _horner(xp, coeffs, t):
