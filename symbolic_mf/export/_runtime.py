@@ -19,11 +19,21 @@
 #                                                that c (E = even part)
 
 
-def _horner(xp, coeffs, t):
-    acc = xp.zeros_like(t) + coeffs[-1]
-    for cf in coeffs[-2::-1]:
-        acc = acc * t + cf
-    return acc
+def _horner(xp, coeffs, t, h):
+    """sum_k coeffs[k] T_k(2t/h - 1): a Chebyshev series on [0, h] (Clenshaw),
+    or the power series sum_k coeffs[k] t^k when h = 0 (Horner)."""
+    if not h:
+        acc = xp.zeros_like(t) + coeffs[-1]
+        for cf in coeffs[-2::-1]:
+            acc = acc * t + cf
+        return acc
+    u = t * (2.0 / h) - 1
+    u2 = 2 * u
+    b1 = xp.zeros_like(u)
+    b2 = xp.zeros_like(u)
+    for cf in coeffs[:0:-1]:
+        b1, b2 = u2 * b1 - b2 + cf, b1
+    return u * b1 - b2 + coeffs[0]
 
 
 def _pow(xp, t, P):
@@ -35,12 +45,29 @@ def _pow(xp, t, P):
     return out
 
 
-def _horner_np(np, coeffs, t):
-    acc = np.full_like(t, coeffs[-1])
-    for cf in coeffs[-2::-1]:
-        acc *= t
-        acc += cf
-    return acc
+def _horner_np(np, coeffs, t, h):
+    """NumPy Clenshaw (or Horner when h = 0) with few temporaries."""
+    if not h:
+        acc = np.full_like(t, coeffs[-1])
+        for cf in coeffs[-2::-1]:
+            acc *= t
+            acc += cf
+        return acc
+    u = t * (2.0 / h)
+    u -= 1
+    u2 = 2 * u
+    b1 = np.zeros_like(u)
+    b2 = np.zeros_like(u)
+    tmp = np.empty_like(u)
+    for cf in coeffs[:0:-1]:
+        np.multiply(u2, b1, out=tmp)
+        tmp -= b2
+        tmp += cf
+        b2, b1, tmp = b1, tmp, b2
+    b1 *= u
+    b1 -= b2
+    b1 += coeffs[0]
+    return b1
 
 
 def _rho_kernel_masked(np, P, c):
@@ -51,16 +78,16 @@ def _rho_kernel_masked(np, P, c):
     left, right = c < 0, c > P["c_right"]
     mid = ~(left | right)
     x = (1 + c[left]) / 2
-    out[left] = _pow(np, 2 * x, P) * _horner_np(np, P["f"], x)
+    out[left] = _pow(np, 2 * x, P) * _horner_np(np, P["f"], x, P["hf"])
     y = (1 - c[right]) / 2
-    kr = _horner_np(np, P["p"], y) + _pow(np, y, P) * _horner_np(np, P["q"], y)
+    kr = _horner_np(np, P["p"], y, P["hp"]) + _pow(np, y, P) * _horner_np(np, P["q"], y, P["hq"])
     if P["r"]:
         pos = y > 0
-        kr[pos] += y[pos] ** P["m"] * np.log(y[pos]) * _horner_np(np, P["r"], y[pos])
+        kr[pos] += y[pos] ** P["m"] * np.log(y[pos]) * _horner_np(np, P["r"], y[pos], P["hr"])
     out[right] = kr
     cm = c[mid]
     z = cm * cm
-    out[mid] = _horner_np(np, P["e"], z) + cm * _horner_np(np, P["o"], z)
+    out[mid] = _horner_np(np, P["e"], z, P["he"]) + cm * _horner_np(np, P["o"], z, P["ho"])
     return out.reshape(shape)
 
 
@@ -72,16 +99,16 @@ def _rho_kernel(xp, P, c):
     right = c > P["c_right"]
     one = xp.ones_like(c)
     x = xp.where(left, (1 + c) / 2, 0 * one)
-    kl = _pow(xp, 2 * x, P) * _horner(xp, P["f"], x)
+    kl = _pow(xp, 2 * x, P) * _horner(xp, P["f"], x, P["hf"])
     y = xp.where(right, (1 - c) / 2, 0.125 * one)
     ys = xp.where(right, y, one)
-    kr = _horner(xp, P["p"], y) + _pow(xp, ys, P) * _horner(xp, P["q"], y)
+    kr = _horner(xp, P["p"], y, P["hp"]) + _pow(xp, ys, P) * _horner(xp, P["q"], y, P["hq"])
     if P["r"]:
         ylog = xp.where(y > 0, y, one)
-        kr = kr + xp.where(y > 0, ylog ** P["m"] * xp.log(ylog) * _horner(xp, P["r"], y), 0 * one)
+        kr = kr + xp.where(y > 0, ylog ** P["m"] * xp.log(ylog) * _horner(xp, P["r"], y, P["hr"]), 0 * one)
     cm = xp.where(left | right, 0 * one, c)
     z = cm * cm
-    km = _horner(xp, P["e"], z) + cm * _horner(xp, P["o"], z)
+    km = _horner(xp, P["e"], z, P["he"]) + cm * _horner(xp, P["o"], z, P["ho"])
     return xp.where(left, kl, xp.where(right, kr, km))
 
 
@@ -89,7 +116,7 @@ def _odd_part(xp, P, c, kc, kmc):
     """O(c) = (k(c) - k(-c))/2, by its Hermite series for |c| <= c_right."""
     small = xp.abs(c) <= P["c_right"]
     cs = xp.where(small, c, 0 * c)
-    return xp.where(small, cs * _horner(xp, P["o"], cs * cs), (kc - kmc) / 2)
+    return xp.where(small, cs * _horner(xp, P["o"], cs * cs, P["ho"]), (kc - kmc) / 2)
 
 
 def _family_kernel(xp, P, c):

@@ -11,8 +11,8 @@ of neural-tangents' ``stax.Elementwise``), with the coefficient tables of
 >>> src = numpy_module_source(1, 1, 0)
 >>> ns = {}
 >>> exec(compile(src, "relu_kernel.py", "exec"), ns)
->>> float(ns["nngp_fn"](0.0, 1.0, 1.0)), float(ns["d_nngp_fn"](1.0, 1.0, 1.0))
-(0.15915494309189535, 0.5)
+>>> round(float(ns["nngp_fn"](0.0, 1.0, 1.0)), 15), float(ns["d_nngp_fn"](1.0, 1.0, 1.0))  # 1/(2 pi), 1/2
+(0.159154943091895, 0.5)
 """
 
 from __future__ import annotations
@@ -108,15 +108,25 @@ def stax_triple(alpha, a=1, b=0):
 
 # --------------------------------------------------------------------- C ---
 _C_RUNTIME = r'''
-static double smf_horner(const double *cf, int n, double t)
+/* sum_k cf[k] T_k(2t/h - 1): a Chebyshev series on [0, h], by Clenshaw's recurrence */
+static double smf_cheb(const double *cf, int n, double t, double h)
 {
-    double acc = cf[n - 1];
-    for (int i = n - 2; i >= 0; --i) acc = acc * t + cf[i];
-    return acc;
+    if (h == 0.0) {  /* a power series (Horner) */
+        double acc = cf[n - 1];
+        for (int i = n - 2; i >= 0; --i) acc = acc * t + cf[i];
+        return acc;
+    }
+    double u = t * (2.0 / h) - 1.0, u2 = 2.0 * u, b1 = 0.0, b2 = 0.0;
+    for (int i = n - 1; i >= 1; --i) {
+        double b0 = u2 * b1 - b2 + cf[i];
+        b2 = b1;
+        b1 = b0;
+    }
+    return u * b1 - b2 + cf[0];
 }
 
 typedef struct {
-    double beta, s, s_lo, a, b, c_right; int m;
+    double beta, s, s_lo, a, b, c_right, hf, hp, hq, hr, he, ho; int m;
     const double *f, *p, *q, *r, *e, *o;
     int nf, np, nq, nr, ne, no;
 } smf_table;
@@ -134,16 +144,16 @@ static double smf_rho_kernel(const smf_table *P, double c)
 {
     if (c < 0.0) {
         double x = 0.5 * (1.0 + c);
-        return smf_pow(P, 2.0 * x) * smf_horner(P->f, P->nf, x);
+        return smf_pow(P, 2.0 * x) * smf_cheb(P->f, P->nf, x, P->hf);
     }
     if (c > P->c_right) {
         double y = 0.5 * (1.0 - c);
-        double k = smf_horner(P->p, P->np, y) + smf_pow(P, y) * smf_horner(P->q, P->nq, y);
-        if (P->nr > 0 && y > 0.0) k += pow(y, P->m) * log(y) * smf_horner(P->r, P->nr, y);
+        double k = smf_cheb(P->p, P->np, y, P->hp) + smf_pow(P, y) * smf_cheb(P->q, P->nq, y, P->hq);
+        if (P->nr > 0 && y > 0.0) k += pow(y, P->m) * log(y) * smf_cheb(P->r, P->nr, y, P->hr);
         return k;
     }
     double z = c * c;
-    return smf_horner(P->e, P->ne, z) + c * smf_horner(P->o, P->no, z);
+    return smf_cheb(P->e, P->ne, z, P->he) + c * smf_cheb(P->o, P->no, z, P->ho);
 }
 
 static double smf_family_kernel(const smf_table *P, double c)
@@ -154,7 +164,7 @@ static double smf_family_kernel(const smf_table *P, double c)
     double kmc = smf_rho_kernel(P, -c);
     double A = (a * a + b * b) * kc, B = 2.0 * a * b * kmc;
     if (a * b <= 0.0) return A - B;
-    double odd = fabs(c) <= P->c_right ? c * smf_horner(P->o, P->no, c * c) : 0.5 * (kc - kmc);
+    double odd = fabs(c) <= P->c_right ? c * smf_cheb(P->o, P->no, c * c, P->ho) : 0.5 * (kc - kmc);
     if (a == b) return 4.0 * a * a * odd;
     double even = 0.5 * (kc + kmc);
     double ke = (a - b) * (a - b) * even + (a + b) * (a + b) * odd;
@@ -187,7 +197,7 @@ def _c_table(tag, P):
         out += _c_array(f"{tag}_{key}", P[key])
     lens = ", ".join(str(len(P[k])) for k in ("f", "p", "q")) + f", {len(P['r'])}, " + \
         ", ".join(str(len(P[k])) for k in ("e", "o"))
-    out += (f"static const smf_table {tag} = {{ {P['beta']!r}, {P['s']!r}, {P['s_lo']!r}, {P['a']!r}, {P['b']!r}, {P['c_right']!r}, {P['m']},\n"
+    out += (f"static const smf_table {tag} = {{ {P['beta']!r}, {P['s']!r}, {P['s_lo']!r}, {P['a']!r}, {P['b']!r}, {P['c_right']!r}, {P['hf']!r}, {P['hp']!r}, {P['hq']!r}, {P['hr']!r}, {P['he']!r}, {P['ho']!r}, {P['m']},\n"
             f"    {tag}_f, {tag}_p, {tag}_q, {tag}_r, {tag}_e, {tag}_o, {lens} }};\n")
     return out
 
