@@ -333,3 +333,22 @@ def test_cli_export_numpy_module_is_self_contained(tmp_path, capsys):
     assert main(["export", "tanh", "--to", "numpy"]) == 2
     assert "alpha-homogeneous" in capsys.readouterr().err
     assert main(["latex", "homogeneous:1/2,1,-1"]) == 0
+
+
+def test_jax_float32_consistent_with_float64():
+    """JAX's default float32: within 2 float32 ulp of the float64 kernel rounded to float32."""
+    jax = pytest.importorskip("jax")
+    import jax.numpy as jnp
+
+    if jax.config.jax_enable_x64:
+        pytest.skip("x64 enabled globally")
+    cs = grid()
+    c32 = cs.astype(np.float32)
+    for alpha, a, b in [(1, 1, 0), (sp.Rational(27, 10), 1, -1)]:
+        _, nngp, dnngp = codegen.stax_triple(alpha, a, b)
+        mod = codegen.load_module(codegen.numpy_module_source(alpha, a, b))
+        for f32, f64 in ((nngp, mod.nngp_fn), (dnngp, mod.d_nngp_fn)):
+            got = np.asarray(jax.jit(f32)(jnp.asarray(c32), 1.0, 1.0))
+            assert got.dtype == np.float32 and np.all(np.isfinite(got))
+            want = f64(c32.astype(np.float64), 1.0, 1.0).astype(np.float32)
+            assert np.all(np.abs(got - want) <= 2 * np.spacing(np.abs(want)))
