@@ -9,8 +9,10 @@ c = ±1; these printers export an expression as written.
 >>> import sympy as sp
 >>> c, a = sp.symbols("c alpha")
 >>> expr = sp.gamma(a + 1) * sp.hyper([-sp.S.Half, -sp.S.Half], [sp.S.Half], c**2)
->>> print(NumPyKernelPrinter().doprint(expr))
+>>> print(SciPyKernelPrinter().doprint(expr))
 scipy.special.gamma(alpha + 1)*scipy.special.hyp2f1(-1/2, -1/2, 1/2, c**2)
+>>> print(NumPyKernelPrinter().doprint(expr))
+smf_gamma(alpha + 1)*smf_hyp2f1(-1/2, -1/2, 1/2, c**2)
 >>> print(JaxKernelPrinter().doprint(sp.gamma(c)))
 jax.scipy.special.gamma(c)
 >>> f = numpy_function(sp.sqrt(1 - c**2) + c * sp.acos(-c), [c])
@@ -22,9 +24,9 @@ from __future__ import annotations
 
 import sympy as sp
 from sympy.printing.c import C99CodePrinter
-from sympy.printing.numpy import JaxPrinter, SciPyPrinter
+from sympy.printing.numpy import JaxPrinter, NumPyPrinter, SciPyPrinter
 
-__all__ = ["NumPyKernelPrinter", "JaxKernelPrinter", "CKernelPrinter", "numpy_function", "jax_function",
+__all__ = ["NumPyKernelPrinter", "SciPyKernelPrinter", "JaxKernelPrinter", "numpy_namespace", "CKernelPrinter", "numpy_function", "jax_function",
            "c_function_source", "C_HYP2F1"]
 
 
@@ -33,13 +35,58 @@ def _check_2f1(expr):
         raise NotImplementedError(f"only 2F1 is exported, got {expr}")
 
 
-class NumPyKernelPrinter(SciPyPrinter):
+class SciPyKernelPrinter(SciPyPrinter):
     """NumPy/SciPy: ``hyper([a, b], [c], z)`` -> ``scipy.special.hyp2f1``."""
 
     def _print_hyper(self, expr):
         _check_2f1(expr)
         args = ", ".join(self._print(t) for t in (*expr.ap, *expr.bq, expr.argument))
         return f"{self._module_format('scipy.special.hyp2f1')}({args})"
+
+
+class NumPyKernelPrinter(NumPyPrinter):
+    """NumPy with SciPy optional: Gamma and 2F1 print as ``smf_gamma``/``smf_hyp2f1``,
+    supplied by :func:`numpy_namespace` (SciPy's when installed, else NumPy series)."""
+
+    def _print_gamma(self, expr):
+        return f"smf_gamma({self._print(expr.args[0])})"
+
+    def _print_hyper(self, expr):
+        _check_2f1(expr)
+        args = ", ".join(self._print(t) for t in (*expr.ap, *expr.bq, expr.argument))
+        return f"smf_hyp2f1({args})"
+
+
+def _hyp2f1_numpy(a, b, c, z):
+    """2F1 for real z < 1 by its power series (Pfaff transformation for z < -1/2)."""
+    import numpy as np
+
+    z = np.asarray(z, dtype=float)
+    neg = z < -0.5
+    zz = np.where(neg, z / (z - 1), z)
+    bb = np.where(neg, c - b, b)
+    term = np.ones_like(zz)
+    total = np.ones_like(zz)
+    for k in range(4000):
+        term = term * (a + k) * (bb + k) / ((c + k) * (k + 1.0)) * zz
+        total = total + term
+        if np.all(np.abs(term) <= 1e-17 * np.abs(total)):
+            break
+    return np.where(neg, (1 - z) ** (-a) * total, total)
+
+
+def numpy_namespace():
+    """Implementations of ``smf_gamma`` and ``smf_hyp2f1`` for :class:`NumPyKernelPrinter` code."""
+    import math
+
+    import numpy as np
+
+    try:
+        from scipy.special import gamma, hyp2f1
+
+        return {"smf_gamma": gamma, "smf_hyp2f1": hyp2f1}
+    except ImportError:
+        return {"smf_gamma": np.vectorize(math.gamma, otypes=[float]), "smf_hyp2f1": _hyp2f1_numpy}
 
 
 class JaxKernelPrinter(JaxPrinter):
@@ -89,8 +136,9 @@ class CKernelPrinter(C99CodePrinter):
 
 
 def numpy_function(expr, args):
-    """A NumPy/SciPy function of ``args`` evaluating ``expr`` (printed by :class:`NumPyKernelPrinter`)."""
-    return sp.lambdify(args, expr, modules=["scipy", "numpy"], printer=NumPyKernelPrinter)
+    """A NumPy function of ``args`` evaluating ``expr`` (printed by :class:`NumPyKernelPrinter`;
+    SciPy used when installed)."""
+    return sp.lambdify(args, expr, modules=[numpy_namespace(), "numpy"], printer=NumPyKernelPrinter)
 
 
 def jax_function(expr, args):
