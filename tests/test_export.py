@@ -6,7 +6,6 @@ the quadrature of ``HomogeneousActivation.kernel_numeric`` at 30 digits.
 """
 
 import ctypes
-import os
 import subprocess
 import shutil
 

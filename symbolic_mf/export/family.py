@@ -40,7 +40,6 @@ so that the error stays relative to its value; otherwise the power series
 
 from __future__ import annotations
 
-from fractions import Fraction
 
 import mpmath
 import sympy as sp

@@ -22,7 +22,7 @@ K &= \sum_{k=0}^{\infty} c^{k} && \text{(Hermite series)} \\
 
 from __future__ import annotations
 
-from typing import Iterable, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
