@@ -315,6 +315,9 @@ def test_identity_and_derivation_latex():
     back = _parse(body)
     cb = [s for s in back.free_symbols if s.name == "c"][0]
     assert abs(sp.N(back.subs(cb, sp.Rational(1, 5))) - sp.N(steps[1][1].subs(C, sp.Rational(1, 5)))) < 1e-20
+    # TeX's special characters in the words are escaped, not passed through
+    odd = latex.derivation_latex([("P^{-1/2}_nu & 50% #1 ~x", C)])
+    assert r"\text{(P\^{}\{-1/2\}\_nu \& 50\% \#1 \~{}x)}" in odd
     md = latex.derivation_markdown(steps, title="ReLU")
     assert md.count("$$") == 4 and "1. Mehler-Dirichlet integral" in md
 

@@ -76,9 +76,13 @@ def identity_latex(identity, conditions: bool = True, display: bool = False) -> 
     return r"\begin{equation}" + "\n" + tex + "\n" + r"\end{equation}" if display else tex
 
 
+_TEXT_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "_": r"\_", "#": r"\#", "{": r"\{",
+                 "}": r"\}", "^": r"\^{}", "~": r"\~{}", "$": r"\$"}
+
+
 def _text(s: str) -> str:
-    return s.replace("\\", r"\textbackslash{}").replace("&", r"\&").replace("%", r"\%").replace("_", r"\_") \
-        .replace("#", r"\#").replace("{", r"\{").replace("}", r"\}")
+    """Plain words for ``\\text{...}`` (TeX's special characters escaped)."""
+    return "".join(_TEXT_ESCAPES.get(ch, ch) for ch in s)
 
 
 def derivation_latex(steps: Sequence[Tuple[str, sp.Expr]], lhs: Optional[sp.Expr] = None, **settings) -> str:
