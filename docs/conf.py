@@ -65,7 +65,7 @@ autodoc_typehints = "none"
 # only the guide's `.. doctest::` directives; the API docstrings' examples are run by
 # pytest --doctest-modules against their own module globals
 doctest_test_doctest_blocks = ""
-doctest_global_setup = "import sympy as sp\nfrom mpmath import mp\nmp.dps = 15\n"
+doctest_global_setup = "import importlib.util\nimport sympy as sp\nfrom mpmath import mp\nmp.dps = 15\n"
 import doctest as _doctest  # noqa: E402
 
 doctest_default_flags = (_doctest.ELLIPSIS | _doctest.NORMALIZE_WHITESPACE
