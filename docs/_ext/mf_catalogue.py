@@ -127,7 +127,7 @@ def load_verification(app) -> Dict[str, dict]:
         with open(path) as f:
             rows = json.load(f)
         when = datetime.datetime.fromtimestamp(os.path.getmtime(path), datetime.timezone.utc)
-        src = f"symbolic-mf verify --all --json, {when:%Y-%m-%d %H:%M} UTC"
+        src = f"``symbolic-mf verify --all --json``, {when:%Y-%m-%d %H:%M} UTC"
         return {r["id"]: dict(r, source=src) for r in rows}
     if mode == "skip":
         return {}
