@@ -81,6 +81,7 @@ __all__ = [
     "V_bn",
     "forward_recursion",
     "backward_map_monte_carlo",
+    "backward_operator_monte_carlo",
     "simulate_gradient_growth",
 ]
 
@@ -399,6 +400,42 @@ def backward_map_monte_carlo(phi, B, Pi, samples: int = 200000, seed: int = 0):
     M = D[:, :, None] * np.asarray(Pi, float)[None] * D[:, None, :]
     Q = G[None] - yh[:, :, None] * yh[:, None, :]
     return B / (mu * (B - 3)) * np.einsum("sij,sjk,skl->il", Q, M, Q) / samples
+
+
+def backward_operator_monte_carlo(phi, B, samples: int = 20000, seed: int = 0):
+    r"""The backward map as a matrix on symmetric matrices supported on :math:`\mathbf 1^\perp` (Monte Carlo in the direction).
+
+    Returns ``(eigenvalues, eigenvectors_as_BxB_matrices)`` sorted by decreasing
+    real part; one set of samples is shared by every basis element, so the
+    matrix is that of one linear operator.  The top eigenvector is
+    :math:`\propto G` with eigenvalue :math:`\lambda_G` (checked in tests).
+    """
+    B = _sph.check_batch_size(B)
+    phi = get_activation(phi)
+    f, d = _np_funcs(phi)
+    rng = np.random.default_rng(seed)
+    g = rng.standard_normal((samples, B))
+    g -= g.mean(1, keepdims=True)
+    yh = g / np.linalg.norm(g, axis=1, keepdims=True)
+    D = d(np.sqrt(B) * yh)
+    q, c = bsb1_fixed_point(phi, B, dps=15)
+    mu = float(q * (1 - c))
+    G = np.eye(B) - 1.0 / B
+    Q = G[None] - yh[:, :, None] * yh[:, None, :]
+    QD = Q * D[:, None, :]                       # Q_ij D_j
+    K = np.einsum("sij,slk->iljk", QD, QD) * (B / (mu * (B - 3)) / samples)   # T(E)_il = K_iljk E_jk
+    U = np.linalg.svd(G)[0][:, : B - 1]
+    basis = []
+    for i in range(B - 1):
+        for j in range(i, B - 1):
+            E = np.zeros((B - 1, B - 1))
+            E[i, j] = E[j, i] = 1 / np.sqrt(2) if i != j else 1.0
+            basis.append(U @ E @ U.T)
+    M = np.array([[np.sum(Bi * np.einsum("iljk,jk->il", K, Bj)) for Bj in basis] for Bi in basis])
+    w, v = np.linalg.eig(M)
+    order = np.argsort(-w.real)
+    vecs = [sum(v[a, o].real * basis[a] for a in range(len(basis))) for o in order]
+    return w.real[order], vecs
 
 
 def simulate_gradient_growth(phi, B: int, width: int = 1000, depth: int = 50, seed: int = 0,
