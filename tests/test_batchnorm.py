@@ -246,3 +246,18 @@ def test_plausible_misprints_are_rejected(id_, wrong):
 def test_lower_bound_flipped_is_rejected():
     idy = catalogue()["bn.lambda-g-lower-bound"]
     assert verify(idy.replace(id="bn.lb.flip", relation="<"), points=4).status == "FAIL"
+
+
+# -- command line ---------------------------------------------------------------------
+
+
+def test_cli_bn_json(capsys):
+    import json
+
+    from symbolic_mf.cli import main
+
+    assert main(["bn", "relu", "--batch", "8", "--dps", "20", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) >= {"q_star", "c_star", "mu_star", "lambda_G"}
+    assert out["q_star"] == "0.5" and out["lambda_G"].startswith("1.788189976658748129")
+    assert main(["bn", "relu", "--batch", "3"]) == 2
