@@ -83,6 +83,7 @@ __all__ = [
     "backward_map_monte_carlo",
     "backward_operator_monte_carlo",
     "simulate_gradient_growth",
+    "forward_jacobian_eigenvalues",
 ]
 
 c_ = sp.Symbol("c", real=True)
@@ -483,3 +484,60 @@ def simulate_gradient_growth(phi, B: int, width: int = 1000, depth: int = 50, se
     seg = np.log(norms[skip:depth - skip])
     rate = float(np.exp(-(seg[-1] - seg[0]) / (len(seg) - 1)))
     return rate, norms
+
+
+def forward_jacobian_eigenvalues(phi, B: int, dps: int = 20, step=None):
+    r"""Eigenvalues (with multiplicities) of the forward map's Jacobian :math:`dV_{B\phi}` at the BSB1 fixed point.
+
+    Central finite differences of the Laplace engine (homogeneous :math:`\phi`
+    of degree > 0) in every symmetric direction :math:`E_{ij}`, at ``dps + 10``
+    working digits with step :math:`10^{-(dps+10)/2}`, so about ``dps/2``
+    digits are correct.  Eigenvalues are grouped when they agree to
+    ``dps/3`` digits; returns a list of ``(eigenvalue, multiplicity)``,
+    largest modulus first.  Scale invariance makes :math:`\Sigma^*` and
+    :math:`\mathbf 1\mathbf 1^T`-directions eigenvalue 0; the non-zero
+    groups have the multiplicities of the :math:`S_B` irreducibles in the
+    symmetric matrices on :math:`\mathbf 1^\perp`: 1, :math:`B-1` and
+    :math:`B(B-3)/2`.
+
+    Slow (about a minute for B = 4 at dps = 12: 2 B(B+1)/2 Laplace evaluations
+    at dps + 10 digits); measured values are in docs/derivations/batchnorm.md.
+
+    >>> from symbolic_mf.activations import identity
+    >>> ev = forward_jacobian_eigenvalues(identity(), 4, dps=12)   # doctest: +SKIP
+    >>> [(mp.nstr(v, 5), m) for v, m in ev if abs(v) > 1e-5]       # doctest: +SKIP
+    [('0.6', 5)]
+    """
+    B = _sph.check_batch_size(B)
+    q, c = bsb1_fixed_point(phi, B, dps=dps + 10)
+    with mp.workdps(dps + 10):
+        # V depends on Sigma only through G Sigma G: add 11^T so that every perturbation stays PSD
+        S0 = q * ((1 - c) * mp.eye(B) + c * mp.ones(B, B)) + mp.ones(B, B)
+        h = step if step is not None else mp.mpf(10) ** (-(dps + 10) // 2)
+        idx = [(i, j) for i in range(B) for j in range(i, B)]
+        cols = []
+        for (i, j) in idx:
+            E = mp.zeros(B, B)
+            E[i, j] = E[j, i] = 1
+            Vp = V_bn(phi, S0 + h * E, dps + 10)
+            Vm = V_bn(phi, S0 - h * E, dps + 10)
+            D = (Vp - Vm) / (2 * h)
+            cols.append([D[a, b] for (a, b) in idx])
+        # matrix of dV in the coordinates Sigma_ab (a <= b): column k = dV(E_k)
+        M = mp.matrix(len(idx), len(idx))
+        for k, col in enumerate(cols):
+            for r, v in enumerate(col):
+                M[r, k] = v
+        ev = mp.eig(M, left=False, right=False)
+    ev = sorted((mp.re(e) for e in ev), key=lambda e: -abs(e))
+    tol = mp.mpf(10) ** (-(dps // 3))
+    groups = []
+    for e in ev:
+        for g in groups:
+            if abs(g[0] - e) <= tol * max(1, abs(e)):
+                g[1] += 1
+                break
+        else:
+            groups.append([e, 1])
+    with mp.workdps(dps):
+        return [(+g[0], g[1]) for g in groups]

@@ -261,3 +261,15 @@ def test_cli_bn_json(capsys):
     assert set(out) >= {"q_star", "c_star", "mu_star", "lambda_G"}
     assert out["q_star"] == "0.5" and out["lambda_G"].startswith("1.788189976658748129")
     assert main(["bn", "relu", "--batch", "3"]) == 2
+
+
+@pytest.mark.slow
+def test_forward_jacobian_multiplicities():
+    from symbolic_mf.batchnorm import forward_jacobian_eigenvalues
+
+    B = 4
+    ev = forward_jacobian_eigenvalues(relu(), B, dps=12)
+    nonzero = sorted(m for v, m in ev if abs(v) > 1e-6)
+    assert nonzero == sorted([B - 1, B * (B - 3) // 2])
+    lin = forward_jacobian_eigenvalues(identity(), B, dps=12)
+    assert [(round(float(v), 8), m) for v, m in lin if abs(v) > 1e-6] == [(0.6, B - 1 + B * (B - 3) // 2)]
