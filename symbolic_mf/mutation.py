@@ -51,6 +51,11 @@ class Mutant:
         return f"<Mutant {self.identity.id} ({self.must})>"
 
 
+def _slug(name: str) -> str:
+    """A variable name usable inside an identity id (upper case, e.g. the batch size B, gets a suffix)."""
+    return name if name == name.lower() else name.lower() + "-uc"
+
+
 def _mul(expr, k):
     return sp.Mul(k, expr, evaluate=False) if isinstance(expr, sp.Add) else k * expr
 
@@ -82,7 +87,7 @@ def mutants(identity: Identity) -> List[Mutant]:
             shifted = rhs.xreplace({sym: _shift(sym, var.domain)})
             if shifted != rhs:
                 out.append(Mutant(f"shift:{sym.name}",
-                                  identity.replace(id=f"{base}.mutant-shift-{sym.name}", rhs=shifted),
+                                  identity.replace(id=f"{base}.mutant-shift-{_slug(sym.name)}", rhs=shifted),
                                   "FAIL"))
     for var in identity.variables:
         wide = var.domain.widen()
@@ -94,7 +99,7 @@ def mutants(identity: Identity) -> List[Mutant]:
         variables = [(v.symbol, wide if v.symbol == var.symbol else v.domain) for v in identity.variables]
         out.append(Mutant(
             f"widen:{var.name}",
-            identity.replace(id=f"{base}.mutant-widen-{var.name}", variables=variables, extra_points=()),
+            identity.replace(id=f"{base}.mutant-widen-{_slug(var.name)}", variables=variables, extra_points=()),
             "not PASS",
             pools={var.symbol: outside},
         ))
