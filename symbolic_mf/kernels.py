@@ -8,7 +8,10 @@ For :math:`\phi(x) = a\rho_\alpha(x) - b\rho_\alpha(-x)` (α real, > −½) and
   SymPy expression derived by an engine (``method="hermite"``: two ₂F₁'s in
   :math:`c^2`, elementary for integer α; ``"polar"``: Cho & Saul's
   radial × angular route, elementary for integer α; ``"bessel"``: the K₀
-  integral representation of Yang & Schoenholz);
+  integral representation of Yang & Schoenholz; ``"stable"``: a Piecewise
+  of the Hermite form for c ≥ 0 and the Bessel–Laplace form
+  :math:`(1-c^2)^{\alpha+1/2}{}_2F_1(\alpha+1,\alpha+1;\alpha+\tfrac32;\tfrac{1+c}{2})` for
+  c < 0, accurate to full relative precision near c = −1);
 * :func:`derivation` — the :class:`~symbolic_mf.derivation.Derivation`
   (steps) behind it;
 * :func:`normalized_kernel` :math:`J_\phi = K_\phi/K_\phi(1)`,
@@ -62,7 +65,7 @@ __all__ = [
 c = sp.Symbol("c", real=True)
 
 #: engines that derive dual kernels of the homogeneous family
-METHODS = ("hermite", "polar", "bessel")
+METHODS = ("hermite", "polar", "bessel", "stable")
 
 
 def family(phi):
@@ -99,8 +102,33 @@ def _derive(alpha, a, b, method, cs, elementary):
     if method == "polar":
         from .engines.polar import derive_kernel
         return derive_kernel(alpha, a, b, cs)
+    if method == "stable":
+        return _stable(alpha, a, b, cs)
     from .engines.bessel import derive_kernel
     return derive_kernel(alpha, a, b, cs)
+
+
+def _stable(alpha, a, b, cs):
+    """Hermite 2F1 form for c >= 0, the Bessel-Laplace form in (1+c)/2 for c < 0."""
+    import time
+
+    from .engines import bessel
+    from .engines.hermite import derive_kernel
+
+    start = time.perf_counter()
+    rec = Derivation("stable", f"{a}*rho_{alpha}(x) - {b}*rho_{alpha}(-x)")
+    pos = derive_kernel(alpha, 1, 0, bessel.c, elementary=False).result
+    neg = bessel.derive_negative_c_form(rec)
+    rec.steps = derive_kernel(alpha, 1, 0, bessel.c, elementary=False).steps + rec.steps
+    R = lambda arg: sp.Piecewise((pos.subs(bessel.alpha, alpha).subs(bessel.c, arg), arg >= 0),
+                                 (neg.subs(bessel.alpha, alpha).subs(bessel.c, arg), True))
+    res = a**2 * R(cs) if b == 0 else (a**2 + b**2) * R(cs) - 2 * a * b * R(-cs)
+    rec.add(r"no cancellation anywhere on $[-1, 1]$: Hermite form for $c \ge 0$, "
+            r"$(1-c^2)^{\alpha+1/2}{}_2F_1(\ldots;(1+c)/2)$ for $c < 0$; "
+            r"family via $(a^2+b^2)K_\alpha(c) - 2ab\,K_\alpha(-c)$", res)
+    rec.result = res
+    rec.seconds = time.perf_counter() - start
+    return rec
 
 
 def derivation(phi, c=c, method: str = "hermite", elementary: bool = True) -> Derivation:
@@ -205,9 +233,9 @@ def _mp_function(expr):
 @functools.lru_cache(maxsize=256)
 def _compiled(alpha, a, b, derivative):
     if derivative:
-        expr = _derive(alpha - 1, alpha * a, -alpha * b, "hermite", c, True).result
+        expr = _derive(alpha - 1, alpha * a, -alpha * b, "stable", c, True).result
     else:
-        expr = _derive(alpha, a, b, "hermite", c, True).result
+        expr = _derive(alpha, a, b, "stable", c, True).result
     return _mp_function(expr)
 
 
@@ -221,8 +249,8 @@ def _mp_corr(cval, name="c"):
 def kernel_value(phi, cval, dps: int = 30, derivative: bool = False):
     r"""Numeric :math:`K_\phi(c)` (or :math:`\mathbb{E}[\phi'(u)\phi'(v)]`) at ``dps`` digits, an mpf.
 
-    Evaluates the derived closed form with mpmath (``hyp2f1`` at the working
-    precision plus 10 guard digits).  Raises :class:`DomainError` for
+    Evaluates the derived closed form (``method="stable"``: no cancellation on
+    [-1, 1]) with mpmath at the working precision plus 10 guard digits.  Raises :class:`DomainError` for
     :math:`|c| > 1`.
 
     >>> from symbolic_mf.activations import relu
