@@ -224,10 +224,13 @@ def derivative_kernel(phi, c=c, method: str = "hermite"):
 
 def _mp_function(expr):
     """Compile a closed form in :data:`c` into an mpmath callable (hyper -> mpmath.hyper)."""
+    from .numeric import compile_expr
+
     free = expr.free_symbols - {c}
     if free:
         raise DomainError("phi", sorted(map(str, free)), "numeric parameters (alpha, a, b) for numeric evaluation")
-    return sp.lambdify(c, expr, modules=["mpmath"])
+    f = compile_expr(expr)
+    return lambda cv: f({c: cv})
 
 
 @functools.lru_cache(maxsize=256)
@@ -270,7 +273,9 @@ def kernel_value(phi, cval, dps: int = 30, derivative: bool = False):
                 raise DomainError("c", cval, "|c| < 1 (E[phi'(u)phi'(v)] diverges at c = +-1 for alpha <= 1/2)")
         f = _compiled(alpha, a, b, derivative)
         val = f(cv)
-    return +mp.mpf(val) if not isinstance(val, mp.mpc) else +val.real
+        val = val.real if isinstance(val, mp.mpc) else mp.mpf(val)
+    with mp.workdps(dps):
+        return +val
 
 
 def derivative_kernel_value(phi, cval, dps: int = 30):
