@@ -34,6 +34,7 @@ computed by SymPy differentiation.
 
 from __future__ import annotations
 
+import functools
 import time
 
 import sympy as sp
@@ -74,8 +75,7 @@ def angular_integral(alpha, record: Derivation = None):
     integrand = sp.cos(t) ** alpha * sp.cos(t - theta) ** alpha
     lims = (t, theta - sp.pi / 2, sp.pi / 2)
     if alpha.is_integer and alpha.is_nonnegative:
-        expanded = sp.expand(sp.cos(t) ** alpha * (sp.cos(t) * sp.cos(theta) + sp.sin(t) * sp.sin(theta)) ** alpha)
-        val = sp.simplify(sp.integrate(expanded, lims))
+        val = _integer_angular(int(alpha))
         if record is not None:
             record.add(r"angular integral over the sector where $\cos t > 0$ and $\cos(t-\theta) > 0$, "
                        r"evaluated after expanding $\cos(t-\theta)$",
@@ -85,6 +85,12 @@ def angular_integral(alpha, record: Derivation = None):
     if record is not None:
         record.add("angular integral (not elementary for non-integer alpha: kept for quadrature)", val)
     return val
+
+
+@functools.lru_cache(maxsize=32)
+def _integer_angular(n: int):
+    expanded = sp.expand(sp.cos(t) ** n * (sp.cos(t) * sp.cos(theta) + sp.sin(t) * sp.sin(theta)) ** n)
+    return sp.simplify(sp.integrate(expanded, (t, theta - sp.pi / 2, sp.pi / 2)))
 
 
 def arccos_J(n: int, th=theta):
