@@ -29,7 +29,7 @@ For :math:`\phi(x) = a\rho_\alpha(x) - b\rho_\alpha(-x)` (α real, > −½) and
 >>> kernel_constant(relu())
 1/2
 >>> print(mp.nstr(kernel_value(rho_alpha(sp.Rational(3, 2)), 0.5, dps=30), 25))
-0.4293711239486315833779884
+0.429371123948631574261991
 """
 
 from __future__ import annotations
