@@ -1,22 +1,18 @@
-r"""Dual kernels of the α-homogeneous family, as the engines derive them.
+r"""Dual kernels of the α-homogeneous family, as derived by the kernel engines.
 
-Every right side here is an engine's output (``method`` names it), computed
-lazily when the identity is first verified or printed; the left side is the
-Gaussian expectation it claims to equal.  The two engines are also tested
-against each other symbolically in ``tests/test_kernels.py``.
+Every right side here is an engine's output (computed lazily, on first use);
+every left side is the Gaussian expectation it claims to equal, evaluated by
+the polar quadrature route — so verifying an identity checks a derivation,
+not a retyped formula.
 """
 
 from __future__ import annotations
 
 import sympy as sp
 
-from ..activations import HomogeneousActivation, rho_alpha
-from ..domains import CORRELATION, OPEN_CORRELATION, IntegerRange, RealInterval
-from ..engines.bessel import KERNEL, bessel_kernel, bessel_recurrence
-from ..engines.polar import arccos_kernel
-from ..functions import bivariate_expectation, expectation, rho, u, v, z
+from ..domains import CORRELATION, OPEN_CORRELATION, RealInterval
+from ..functions import GaussianExpectation, bivariate_expectation, expectation, rho, u, v, z
 from ..identity import Identity
-from .. import kernels as K
 
 TOPIC = "kernels"
 
@@ -24,144 +20,216 @@ alpha = sp.Symbol("alpha", real=True)
 a = sp.Symbol("a", real=True)
 b = sp.Symbol("b", real=True)
 c = sp.Symbol("c", real=True)
-r = sp.Symbol("r", real=True)
 q1 = sp.Symbol("q1", positive=True)
 q2 = sp.Symbol("q2", positive=True)
-theta = sp.Symbol("theta", real=True)
-zz = sp.Symbol("z", positive=True)
+r = sp.Symbol("r", real=True)
 
 CHO_SAUL = "Cho & Saul (2009), Kernel methods for deep learning, NIPS, eqs. (1)-(6)"
-MEHLER = "Mehler's formula; O'Donnell (2014) Analysis of Boolean Functions §11.2 (Hermite expansion)"
-YS17 = "Yang & Schoenholz (2017), Mean field residual networks: on the edge of chaos, NIPS, §A (Bessel identities)"
-PRICE = "Price (1958), A useful theorem for nonlinear devices having Gaussian inputs"
-DLMF_K0 = "DLMF 10.32.10 and 16.19 (Meijer G of K_0)"
+YS = "Yang & Schoenholz (2017), Mean field residual networks: on the edge of chaos, NIPS, appendix (K_0 identities)"
+MEHLER = "Mehler's formula, DLMF 18.18.28; O'Donnell (2014), Analysis of Boolean functions, 11.2"
+PRICE = "Price (1958), IRE Trans. Inf. Theory 4"
+DANIELY = "Daniely, Frostig & Singer (2016), Toward deeper understanding of neural networks, Sec. 8 (dual activations)"
 
 
-#: the family's coefficients: any reals; [-2, 2] only caps the sampling (no sharp end)
-AB = RealInterval(-2, 2, sharp="none")
+NONNEG_CORRELATION = RealInterval(0, 1, left_open=False, right_open=False, sharp="hi")
 
 
-def _alpha(lo, hi=6):
-    return RealInterval(lo, hi, left_open=True, right_open=False, sharp="lo")
+def _alpha(lo, hi=8, sharp="lo"):
+    return RealInterval(lo, hi, left_open=True, right_open=False, sharp=sharp)
 
 
-def _lazy(f, *args, **kw):
-    return lambda: f(*args, **kw)
+def _coef():
+    return RealInterval(-2, 2, left_open=False, right_open=False, sharp="none")
 
 
-def _family_kernel(x):
-    """K_phi(x) of the generic family member (alpha, a, b), Hermite engine."""
-    return K.dual_kernel(HomogeneousActivation(alpha, a, b, name="phi"), x)
+def _phi(x, al=alpha, aa=a, bb=b):
+    return aa * rho(al, x) - bb * rho(al, -x)
 
 
-def _phi(x):
-    return a * rho(alpha, x) - b * rho(alpha, -x)
+def _hermite(al, aa=1, bb=0, elementary=False):
+    from ..engines.hermite import derive_kernel
+    return derive_kernel(al, aa, bb, c, elementary=elementary).result
+
+
+def _kernels():
+    from .. import kernels
+    return kernels
+
+
+def _engine(name):
+    import importlib
+    return importlib.import_module(f"symbolic_mf.engines.{name}")
+
+
+_X = sp.Symbol("x", real=True)
+
+
+def _dphi(x):
+    return sp.diff(_phi(_X), _X).subs(_X, x)
+
+
+def _K(al):
+    return bivariate_expectation(rho(al, u) * rho(al, v), c)
 
 
 def register(reg):
     add = reg.add
+    from ..activations import HomogeneousActivation
+
     add(Identity(
         "kernels.rho-alpha",
-        r"Dual kernel of $\rho_\alpha$ for real alpha: two 2F1 in c^2 (Hermite/Mehler engine)",
-        bivariate_expectation(rho(alpha, u) * rho(alpha, v), c),
-        _lazy(K.dual_kernel, rho_alpha(alpha), c),
-        {alpha: _alpha(-sp.S.Half), c: CORRELATION},
-        references=[MEHLER, CHO_SAUL],
+        "Dual kernel of the rectified power rho_alpha for real alpha: two 2F1's of c^2 (Hermite/Mehler engine)",
+        _K(alpha),
+        lambda: _hermite(alpha),
+        {alpha: _alpha(-sp.S.Half), c: NONNEG_CORRELATION},
+        references=[MEHLER, CHO_SAUL, DANIELY],
         topics=[TOPIC],
         method="hermite",
-        # the 2F1 terms are as large as K(1) ~ 5e3 at alpha = 6 and cancel at c = -1:
-        # "zero" is relative to that scale
-        zero_scale=10**4,
+        notes="Holds on [-1, 1]; at c = 1 the 2F1's are summed by Gauss's theorem (convergent since "
+              "alpha > -1/2).  Sampled on [0, 1]: for c < 0 the even and odd halves cancel "
+              "(K ~ (1+c)^(alpha+1/2) as c -> -1), which kernels.rho-alpha-negative-c avoids.",
+    ))
+    add(Identity(
+        "kernels.rho-alpha-negative-c",
+        "rho_alpha kernel as (1-c^2)^(alpha+1/2) 2F1(alpha+1, alpha+1; alpha+3/2; (1+c)/2): no cancellation at c -> -1",
+        _K(alpha),
+        lambda: _engine("bessel").derive_negative_c_form(),
+        {alpha: _alpha(-sp.S.Half), c: RealInterval(-1, 0, left_open=False, right_open=False, sharp="lo")},
+        references=[YS, "Gradshteyn & Ryzhik 6.621.3"],
+        topics=[TOPIC],
+        method="bessel",
+        notes="Derived from the K_0 representation: e^{cs} = e^{-s} e^{(1+c)s}, term-by-term "
+              "Laplace-Mellin integrals, summed from the term ratio.  Diverges as c -> 1 (the 2F1 at 1).",
     ))
     add(Identity(
         "kernels.family",
-        r"Dual kernel of a*rho_alpha(x) - b*rho_alpha(-x) (Hermite/Mehler engine)",
+        "Dual kernel of a*rho_alpha(x) - b*rho_alpha(-x): even part (a-b)^2, odd part (a+b)^2 (Hermite/Mehler engine)",
         bivariate_expectation(_phi(u) * _phi(v), c),
-        lambda: _family_kernel(c),
-        {alpha: _alpha(-sp.S.Half, 4), a: AB, b: AB, c: CORRELATION},
-        references=[MEHLER],
+        lambda: _kernels().dual_kernel((alpha, a, b), c, method="stable"),
+        {alpha: _alpha(-sp.S.Half), a: _coef(), b: _coef(), c: CORRELATION},
+        references=[MEHLER, CHO_SAUL, YS],
         topics=[TOPIC],
         method="hermite",
+        notes="Right side: the 'stable' Piecewise (Hermite form for c >= 0, Bessel-Laplace form for c < 0) "
+              "combined as (a^2+b^2) K(c) - 2ab K(-c).",
     ))
     add(Identity(
         "kernels.constant",
-        r"Normalising constant K(1) = E[phi(z)^2] of the family, from Gauss's 2F1(1) theorem",
+        "Normalising constant K_phi(1) = E[phi(z)^2] of the homogeneous family (Gaussian Mellin integral)",
         expectation(_phi(z) ** 2),
-        lambda: sp.simplify(sp.gammasimp(sp.hyperexpand(_family_kernel(sp.S.One)))),
-        {alpha: _alpha(-sp.S.Half), a: AB, b: AB},
-        references=[MEHLER, "Gauss's summation theorem, DLMF 15.4.20"],
+        lambda: _kernels().kernel_constant(
+            HomogeneousActivation(alpha, a, b)),
+        {alpha: _alpha(-sp.S.Half), a: _coef(), b: _coef()},
+        references=[CHO_SAUL, "DLMF 5.9.1"],
         topics=[TOPIC],
         method="hermite",
     ))
-    for n in range(0, 5):
+    add(Identity(
+        "kernels.derivative-kernel",
+        "Derivative (NTK) kernel E[phi'(u) phi'(v)] of the homogeneous family (Hermite engine on phi')",
+        bivariate_expectation(_dphi(u) * _dphi(v), c),
+        lambda: _kernels().derivative_kernel(
+            HomogeneousActivation(alpha, a, b), c),
+        {alpha: _alpha(sp.S.Half), a: _coef(), b: _coef(), c: CORRELATION},
+        references=["Jacot, Gabriel & Hongler (2018), Neural tangent kernel, NeurIPS", CHO_SAUL],
+        topics=[TOPIC],
+        method="hermite",
+        notes="At c = +-1 finite only for alpha > 1/2 (E[rho_{alpha-1}(z)^2] < oo).",
+    ))
+    add(Identity(
+        "kernels.price",
+        "Price relation for the derived kernel: d/dc K_alpha(c) = alpha^2 K_{alpha-1}(c)",
+        alpha**2 * _K(alpha - 1),
+        lambda: sp.diff(_hermite(alpha), c),
+        {alpha: _alpha(0), c: OPEN_CORRELATION},
+        references=[PRICE, YS],
+        topics=[TOPIC],
+        method="hermite",
+        notes="Right side: SymPy's derivative of the Hermite engine's 2F1 form; left: quadrature.",
+    ))
+    add(Identity(
+        "kernels.unequal-variances",
+        "Kernel for unequal variances by homogeneity: (q1 q2)^(alpha/2) K_alpha(Sigma12/sqrt(q1 q2))",
+        GaussianExpectation(rho(alpha, u) * rho(alpha, v), [u, v],
+                            [[q1, r * sp.sqrt(q1 * q2)], [r * sp.sqrt(q1 * q2), q2]]),
+        lambda: _kernels().kernel_matrix(
+            HomogeneousActivation(alpha), [[q1, r * sp.sqrt(q1 * q2)], [r * sp.sqrt(q1 * q2), q2]],
+            method="stable")[0, 1],
+        {alpha: _alpha(-sp.S.Half), q1: RealInterval(0, 4, sharp="none"), q2: RealInterval(0, 4, sharp="none"),
+         r: CORRELATION},
+        references=[CHO_SAUL, DANIELY],
+        topics=[TOPIC],
+        method="hermite",
+    ))
+    for n in (2, 3):
         add(Identity(
-            f"kernels.arccos-{n}",
-            f"Arc-cosine kernel J_{n}: E[rho_{n}(u) rho_{n}(v)] = J_{n}(theta)/(2 pi) (polar engine)",
-            bivariate_expectation(rho(n, u) * rho(n, v), sp.cos(theta)),
-            _lazy(lambda n=n: arccos_kernel(n, theta) / (2 * sp.pi)),
-            {theta: RealInterval(0, sp.pi)},
+            f"kernels.arccos-n{n}",
+            f"Arc-cosine kernel of rho_{n} from the polar route (radial Gamma x angular integral)",
+            _K(n),
+            (lambda n=n: _engine("polar").derive_kernel(
+                n, 1, 0, c).result),
+            {c: RealInterval(-sp.Rational(1, 2), 1, left_open=False, right_open=False, sharp="hi")},
             references=[CHO_SAUL],
             topics=[TOPIC],
             method="polar",
+            notes="Holds on [-1, 1]; the elementary form cancels to K ~ (1+c)^(n+1/2) as c -> -1, "
+                  "so it is sampled on [-1/2, 1] (kernels.rho-alpha-negative-c covers c -> -1).",
         ))
     add(Identity(
-        "kernels.unequal-variances",
-        r"Unequal variances: E[rho_a(u) rho_a(v)] = (q1 q2)^(a/2) K(r), Cov = [[q1, r sqrt(q1 q2)], ...]",
-        bivariate_expectation(rho(alpha, u) * rho(alpha, v), r * sp.sqrt(q1 * q2), q1, q2),
-        _lazy(lambda: K.kernel(rho_alpha(alpha), q1, q2, r * sp.sqrt(q1 * q2))),
-        {alpha: _alpha(-sp.S.Half, 4), q1: RealInterval(0, 9, left_open=True, sharp="none"),
-         q2: RealInterval(0, 9, left_open=True, sharp="none"), r: CORRELATION},
-        references=[MEHLER, "homogeneity"],
-        topics=[TOPIC],
-        method="hermite",
-    ))
-    add(Identity(
-        "kernels.price-derivative",
-        r"Derivative kernel (Price): d/dc K_alpha(c) = alpha^2 K_{alpha-1}(c), from the engine's 2F1 form",
-        _lazy(lambda: sp.diff(K.dual_kernel(rho_alpha(alpha), c), c)),
-        alpha**2 * bivariate_expectation(rho(alpha - 1, u) * rho(alpha - 1, v), c),
-        {alpha: _alpha(sp.S.Half, 5), c: OPEN_CORRELATION},
-        references=[PRICE, YS17],
-        topics=[TOPIC],
-        method="hermite",
-    ))
-    add(Identity(
-        "kernels.ntk-family",
-        r"NTK ingredient E[phi'(u) phi'(v)] of the family (Hermite engine on phi')",
-        bivariate_expectation(sp.diff(_phi(u), u) * sp.diff(_phi(v), v), c),
-        _lazy(lambda: K.derivative_kernel(HomogeneousActivation(alpha, a, b), c)),
-        {alpha: _alpha(sp.S.Half, 4), a: AB, b: AB, c: CORRELATION},
-        references=[PRICE, "Jacot, Gabriel & Hongler (2018), Neural tangent kernel"],
-        topics=[TOPIC],
-        method="hermite",
-    ))
-    add(Identity(
         "kernels.bessel-representation",
-        r"K_0 integral representation of the alpha-ReLU kernel (Bessel engine, density of uv)",
-        bivariate_expectation(rho(alpha, u) * rho(alpha, v), c),
-        _lazy(bessel_kernel, alpha, c),
-        {alpha: _alpha(-sp.S.Half, 4), c: RealInterval(-1, 1, left_open=True, right_open=True, sharp="none")},
-        references=[YS17, DLMF_K0],
+        "K_0 integral representation of the rho_alpha kernel (density of the product uv)",
+        _K(alpha),
+        lambda: _engine("bessel").derive_identities().representation,
+        {alpha: _alpha(-sp.S.Half, 2), c: RealInterval(-sp.Rational(1, 2), sp.Rational(1, 2),
+                                                       left_open=False, right_open=False, sharp="none")},
+        references=[YS],
         topics=[TOPIC],
         method="bessel",
+        notes="Holds on |c| < 1 and alpha > -1/2; sampled on |c| <= 1/2, alpha <= 2 because the K_0 "
+              "integrand decays like s^(alpha-1/2) exp(-(1-c)s) and its quadrature is slow beyond "
+              "(the 3 s budget).",
+    ))
+    add(Identity(
+        "kernels.bessel-cosh-representation",
+        "Elementary integral form of the rho_alpha kernel: K_0(s) = int exp(-s cosh t) dt, s integral first",
+        _K(alpha),
+        lambda: _engine("bessel").derive_cosh_form(),
+        {alpha: _alpha(-sp.S.Half), c: RealInterval(-1, sp.Rational(9, 10), left_open=True, right_open=False,
+                                                    sharp="none")},
+        references=[YS, "DLMF 10.32.9"],
+        topics=[TOPIC],
+        method="bessel",
+        notes="Holds on |c| < 1; sampled on (-1, 9/10] since as c -> 1 the integrand concentrates in "
+              "t < sqrt(2(1-c)) and the quadrature slows down.",
     ))
     add(Identity(
         "kernels.bessel-recurrence",
-        r"Three-term recurrence in alpha: K_{a+1} = (2a+1) c K_a + a^2 (1-c^2) K_{a-1} (Bessel engine)",
-        bivariate_expectation(rho(alpha + 1, u) * rho(alpha + 1, v), c),
-        _lazy(lambda: bessel_recurrence(alpha, c).replace(
-            KERNEL, lambda al, cc: bivariate_expectation(rho(al, u) * rho(al, v), cc))),
-        {alpha: _alpha(0, 4), c: RealInterval(-1, 1, left_open=True, right_open=True, sharp="none")},
-        references=[YS17],
+        "Three-term recurrence in alpha: K_{alpha+1} = (2 alpha+1) c K_alpha + alpha^2 (1-c^2) K_{alpha-1}",
+        _K(alpha + 1),
+        lambda: _bessel_rhs("recurrence"),
+        {alpha: _alpha(0, 7), c: OPEN_CORRELATION},
+        references=[YS],
         topics=[TOPIC],
         method="bessel",
     ))
     add(Identity(
-        "kernels.meijerg-k0",
-        r"Meijer G^{0,2}_{2,0}(1/z | 1,1; -)/2 = K_0(2 sqrt z): the identification the Bessel engine uses",
-        sp.meijerg(((1, 1), ()), ((), ()), 1 / zz) / 2,
-        sp.besselk(0, 2 * sp.sqrt(zz)),
-        {zz: RealInterval(0, 50, left_open=True, sharp="lo")},
-        references=[DLMF_K0],
+        "kernels.bessel-derivative",
+        "Derivative identity from the K_0 representation: (1-c^2) K_alpha' = K_{alpha+1} - (2 alpha+1) c K_alpha",
+        sp.Derivative(_K(alpha), c),
+        lambda: _bessel_rhs("derivative"),
+        {alpha: _alpha(0, 6, sharp="none"), c: RealInterval(-sp.Rational(99, 100), sp.Rational(99, 100),
+                                               left_open=False, right_open=False, sharp="none")},
+        references=[YS],
         topics=[TOPIC],
+        method="bessel",
+        notes="Needs only the representation (no boundary terms), so it holds for alpha > -1 when |c| < 1 "
+              "(where E[rho_alpha(u) rho_alpha(v)] is finite); an earlier version stated alpha > 0 and "
+              "the widened-domain mutant exposed it.  Sampled on alpha > 0 (not a sharp end) because "
+              "the numerical derivative of the quadrature is slow as alpha -> -1.",
     ))
+
+
+def _bessel_rhs(which):
+    from ..engines.bessel import as_expectation, derive_identities
+
+    return as_expectation(getattr(derive_identities(), which).rhs)

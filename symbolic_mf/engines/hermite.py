@@ -1,215 +1,228 @@
-r"""Hermite / Mehler engine for the α-homogeneous family.
+r"""Hermite / Mehler engine: dual kernels of the α-homogeneous family as ₂F₁ functions.
 
-For :math:`\phi(x) = a\rho_\alpha(x) - b\rho_\alpha(-x)` the engine derives
+Route (each step is done by SymPy and recorded in a
+:class:`~symbolic_mf.derivation.Derivation`):
 
-1. the Hermite coefficients :math:`c_k = \mathbb E[\phi(z)\mathrm{He}_k(z)]`
-   in closed form as functions of ``k``: the generating function
-   :math:`e^{tz - t^2/2} = \sum_k \mathrm{He}_k(z)t^k/k!` gives
-   :math:`c_k = \partial_t^k\,\mathbb E[\phi(z+t)]|_{t=0} = \mathbb E[\phi^{(k)}(z)]`;
-   the k-th derivative of :math:`\rho_\alpha` is
-   :math:`\alpha^{\underline k}\rho_{\alpha-k}` (checked by induction in
-   SymPy) and :math:`\mathbb E\rho_\beta(z)` is SymPy's Gaussian Mellin
-   integral, continued analytically in β;
-2. Mehler's formula :math:`K(c) = \sum_k c^k c_k^2/k!`, split into even and
-   odd ``k``; each part is a hypergeometric series, recognised from its term
-   ratio (a rational function of the summation index) and returned as
-   ``hyper``: two :math:`{}_2F_1` functions of :math:`c^2`;
-3. for integer α, ``hyperexpand`` turns them into elementary functions.
+1. **Gaussian integration by parts.**  Rodrigues' formula
+   :math:`He_k(z)\varphi(z) = (-1)^k\varphi^{(k)}(z)` gives
+   :math:`\mathbb{E}[f(z)He_k(z)] = \mathbb{E}[f^{(k)}(z)]`; for
+   :math:`\rho_\alpha` the k-th derivative is
+   :math:`(\alpha)_k^{\downarrow}\rho_{\alpha-k}` (the induction step is
+   checked symbolically from ``rho.fdiff``).
+2. **Gaussian Mellin integral** :math:`\mathbb{E}[\rho_\beta(z)] =
+   \int_0^\infty x^\beta e^{-x^2/2}dx/\sqrt{2\pi}` by SymPy ``integrate``
+   (continued analytically in β through the Gamma function).
+3. The coefficient :math:`\mathbb{E}[\rho_\alpha(z)He_k(z)]` is simplified
+   by ``gammasimp`` (duplication formula) to a Gamma ratio in ``k``; for
+   :math:`a\rho_\alpha(x) - b\rho_\alpha(-x)` it is multiplied by
+   :math:`a - (-1)^k b` (since :math:`He_k(-z) = (-1)^kHe_k(z)`).
+4. **Mehler's formula** :math:`K(c) = \sum_k c^k/k!\,\mathrm{coef}_k^2`,
+   split into even and odd ``k``; the term ratio of each part is
+   simplified to a rational function of the summation index, its roots read
+   off, and the part written as :math:`t_0\,{}_pF_q(\ldots; z)` — a
+   hypergeometric series is *defined* by its term ratio, so this is a
+   summation, not a lookup.
+5. For integer α, ``hyperexpand`` turns the ₂F₁'s into elementary functions.
 
->>> from sympy import Symbol
->>> from symbolic_mf.activations import relu, rho_alpha
->>> c = Symbol("c")
->>> hermite_kernel(relu(), c)
-(2*c*asin(c) + pi*c + 2*sqrt(1 - c**2))/(4*pi)
->>> alpha = Symbol("alpha", positive=True)
->>> hermite_kernel(rho_alpha(alpha), c)  # doctest: +NORMALIZE_WHITESPACE
-2**alpha*c*gamma(alpha/2 + 1)**2*hyper((1/2 - alpha/2, 1/2 - alpha/2), (3/2,), c**2)/(2*pi)
- + 2**(alpha + 1)*gamma(alpha/2 + 1/2)**2*hyper((-alpha/2, -alpha/2), (1/2,), c**2)/(8*pi)"""
+>>> import sympy as sp
+>>> from symbolic_mf.activations import relu
+>>> c = sp.Symbol("c", real=True)
+>>> d = derive_kernel(1, 1, 0, c)
+>>> sp.simplify(d.result - (sp.sqrt(1 - c**2) + c * (sp.pi - sp.acos(c))) / (2 * sp.pi)
+...             ).rewrite(sp.asin).simplify()
+0
+"""
 
 from __future__ import annotations
 
-from typing import Tuple
+import time
 
 import sympy as sp
-from sympy import S, hyper  # noqa: F401  (S used in the doctest)
 
-from ..activations import HomogeneousActivation
-from ..errors import DomainError, SymbolicMFError
+from ..derivation import Derivation
 from ..functions import rho
-from .derivation import Derivation
 
-__all__ = ["hermite_coefficient", "hermite_kernel", "hermite_derivation", "sum_hypergeometric"]
+__all__ = [
+    "mellin_mean",
+    "rho_hermite_coefficient",
+    "series_to_hyper",
+    "derive_kernel",
+    "tidy_arccos",
+    "k_index",
+    "m_index",
+]
 
-_k = sp.Symbol("k", integer=True, nonnegative=True)
-_m = sp.Symbol("m", integer=True, nonnegative=True)
-_t = sp.Symbol("t", real=True)
-_z = sp.Symbol("z", positive=True)
-_x = sp.Symbol("x", real=True)
-
-
-def _require_family(phi):
-    if not isinstance(phi, HomogeneousActivation):
-        raise DomainError("phi", phi, "an alpha-homogeneous activation a*rho_alpha(x) - b*rho_alpha(-x)")
-
-
-def _gaussian_rho_mean(beta, d: Derivation):
-    """E[rho_beta(z)], z ~ N(0,1), by SymPy's integral (then continued in beta)."""
-    integral = sp.integrate(_z**beta * sp.exp(-_z**2 / 2), (_z, 0, sp.oo), conds="none") / sp.sqrt(2 * sp.pi)
-    integral = sp.gammasimp(integral)
-    d.step(r"Gaussian Mellin integral, $\mathbb{E}\rho_\beta(z)=\frac{1}{\sqrt{2\pi}}\int_0^\infty z^\beta e^{-z^2/2}dz$ "
-           r"(analytic in $\beta$)", integral, lhs=sp.Symbol(r"\mathbb{E}\rho_\beta(z)"))
-    return integral
+#: the Hermite index and the index of the even/odd half-series
+k_index = sp.Symbol("k", integer=True, nonnegative=True)
+m_index = sp.Symbol("m", integer=True, nonnegative=True)
+_x = sp.Symbol("x", positive=True)
+_beta = sp.Symbol("beta", positive=True)
 
 
-def hermite_derivation(phi: HomogeneousActivation) -> Tuple[sp.Expr, Derivation]:
-    r"""``(c_k, derivation)``: the k-th Hermite coefficient as an expression in ``k``.
+def mellin_mean(beta, record: Derivation = None):
+    r""":math:`\mathbb{E}[\rho_\beta(z)]` from the Gaussian Mellin integral (SymPy ``integrate``).
 
-    >>> from symbolic_mf.activations import relu
-    >>> ck, d = hermite_derivation(relu())
-    >>> [ck.subs(_k, j) for j in range(4)]
-    [sqrt(2)/(2*sqrt(pi)), 1/2, sqrt(2)/(2*sqrt(pi)), 0]
+    >>> mellin_mean(1)
+    sqrt(2)/(2*sqrt(pi))
     """
-    _require_family(phi)
-    alpha, a, b = phi.alpha, phi.a, phi.b
-    d = Derivation("Hermite coefficients")
-    d.step(r"Generating function of $\mathrm{He}_k$ and Gaussian integration by parts",
-           sp.Derivative(sp.Function("E_phi")(_t), (_t, _k)).subs(_t, 0), lhs=sp.Symbol(r"\mathbb{E}[\phi\,\mathrm{He}_k]"))
-    # induction: d/dx [ff(alpha, k) rho(alpha - k, x)] = ff(alpha, k + 1) rho(alpha - k - 1, x)
-    base = sp.diff(rho(alpha, _x), _x) - alpha * rho(alpha - 1, _x)
-    step = sp.diff(sp.ff(alpha, _k) * rho(alpha - _k, _x), _x) - sp.ff(alpha, _k + 1) * rho(alpha - _k - 1, _x)
-    step = sp.simplify(sp.expand_func(step.subs(sp.ff(alpha, _k + 1), sp.ff(alpha, _k) * (alpha - _k))))
-    if sp.simplify(base) != 0 or step != 0:  # pragma: no cover - a SymPy regression
-        raise SymbolicMFError("the induction for the k-th derivative of rho_alpha did not close")
-    d.step(r"$k$-th derivative (induction on $k$, base and step checked)", sp.ff(alpha, _k) * rho(alpha - _k, _x),
-           lhs=sp.Symbol(r"\rho_\alpha^{(k)}(x)"))
-    beta = sp.Symbol("beta", positive=True)
-    mean = _gaussian_rho_mean(beta, d)
-    # ff(alpha, k) = Gamma(alpha+1)/Gamma(alpha-k+1); the Gamma duplication formula then simplifies
-    ak = sp.gammasimp(sp.gamma(alpha + 1) / sp.gamma(alpha - _k + 1) * mean.subs(beta, alpha - _k))
-    d.step(r"Coefficient of $\rho_\alpha$ ($\alpha^{\underline k}\,\mathbb{E}\rho_{\alpha-k}$, duplication formula)",
-           ak, lhs=sp.Symbol(r"a_k"))
-    ck = (a - (-1) ** _k * b) * ak
-    d.step(r"Family member: $\mathrm{He}_k(-z)=(-1)^k\mathrm{He}_k(z)$", ck, lhs=sp.Symbol("c_k"))
-    return ck, d
+    integrand = _x**_beta * sp.exp(-_x**2 / 2) / sp.sqrt(2 * sp.pi)
+    val = sp.integrate(integrand, (_x, 0, sp.oo), conds="none")
+    val = sp.powsimp(sp.gammasimp(val))
+    if record is not None:
+        record.add(r"Gaussian Mellin integral $\mathbb{E}[\rho_\beta(z)] = \int_0^\infty x^\beta e^{-x^2/2}dx/\sqrt{2\pi}$",
+                   sp.Eq(sp.Integral(integrand, (_x, 0, sp.oo)), val, evaluate=False))
+    return val.subs(_beta, beta)
 
 
-def hermite_coefficient(phi: HomogeneousActivation, k):
-    """E[phi(z) He_k(z)] (probabilists' Hermite polynomials) for integer ``k >= 0``.
+def rho_hermite_coefficient(alpha, k=k_index, record: Derivation = None):
+    r""":math:`\mathbb{E}[\rho_\alpha(z)He_k(z)]` as a closed form in ``k`` (a Gamma ratio).
 
-    >>> from symbolic_mf.activations import abs_power
-    >>> hermite_coefficient(abs_power(2), 2)   # E[z^2 (z^2 - 1)] = 2
-    2
+    >>> a = sp.Symbol("alpha")
+    >>> rho_hermite_coefficient(a)
+    2**(-alpha/2 + k/2 - 1)*gamma(alpha + 1)/gamma(alpha/2 - k/2 + 1)
+    >>> rho_hermite_coefficient(1, 0)   # E[relu(z)] = 1/sqrt(2 pi)
+    sqrt(2)/(2*sqrt(pi))
     """
-    k = sp.sympify(k)
-    if k.is_number and not (k.is_integer and k >= 0):
-        raise DomainError("k", k, "an integer k >= 0")
-    ck, _ = hermite_derivation(phi)
-    return sp.gammasimp(ck.subs(_k, k))
+    alpha = sp.sympify(alpha)
+    xs = sp.Symbol("x", real=True)
+    j = sp.Symbol("j", integer=True, nonnegative=True)
+    # induction: d/dx [ff(alpha, j) rho_{alpha-j}] = ff(alpha, j+1) rho_{alpha-j-1}
+    a = sp.Symbol("alpha")
+    step = sp.diff(sp.ff(a, j) * rho(a - j, xs), xs)
+    target = sp.ff(a, j + 1) * rho(a - j - 1, xs)
+    if sp.simplify(sp.expand_func(step - target)) != 0:  # pragma: no cover - guards the derivation
+        raise AssertionError("derivative rule of rho failed its induction step")
+    if record is not None:
+        record.add(r"Rodrigues + integration by parts: $\mathbb{E}[f(z)He_k(z)] = \mathbb{E}[f^{(k)}(z)]$; "
+                   r"induction step for $\rho_\alpha$ (checked from rho's derivative)",
+                   sp.Eq(sp.Derivative(sp.ff(a, j) * rho(a - j, xs), xs), target, evaluate=False))
+    mean = mellin_mean(_beta, record)
+    coef = sp.gamma(a + 1) / sp.gamma(a - k + 1) * mean.subs(_beta, a - k)
+    coef = sp.powsimp(sp.gammasimp(coef))
+    if record is not None:
+        record.add(r"Hermite coefficient $\mathbb{E}[\rho_\alpha(z)He_k(z)] = (\alpha)^{\downarrow}_k\,"
+                   r"\mathbb{E}[\rho_{\alpha-k}(z)]$, simplified (duplication formula)", coef)
+    return coef.subs(a, alpha)
 
 
-def sum_hypergeometric(term, m=_m) -> sp.Expr:
-    r"""Sum :math:`\sum_{m\ge0} t_m` of a hypergeometric term as ``t_0 * hyper(ap, bq, z)``.
+def series_to_hyper(term, m=m_index, record: Derivation = None, label=""):
+    r"""Sum :math:`\sum_{m\ge0} t_m` as :math:`t_0\,{}_pF_q(a; b; z)` read off the term ratio.
 
-    The term ratio :math:`t_{m+1}/t_m` must be a rational function of ``m``;
-    its linear factors give the parameters.
+    The ratio :math:`t_{m+1}/t_m` is simplified (``gammasimp``) to a rational
+    function :math:`z\prod(m+a_i)/\prod(m+b_j)`; its numerator and
+    denominator roots give the parameters.  Raises ``ValueError`` if the
+    ratio is not rational in ``m``.
 
-    >>> from sympy import factorial, Symbol
-    >>> x = Symbol("x")
-    >>> sum_hypergeometric(x**_m / factorial(_m))
-    exp(x)
+    >>> m = m_index
+    >>> series_to_hyper(sp.Symbol("y")**m / sp.factorial(m))
+    hyper((), (), y)
+    >>> series_to_hyper(sp.rf(sp.S.Half, m)**2 / sp.factorial(m)**2)
+    hyper((1/2, 1/2), (1,), 1)
     """
     t0 = sp.gammasimp(term.subs(m, 0))
-    if t0 == 0:
-        return S.Zero
-    ratio = sp.factor(sp.expand_func(sp.gammasimp(sp.combsimp(term.subs(m, m + 1) / term))))
-    num, den = sp.fraction(sp.together(ratio))
-    pn, pd = sp.Poly(num, m), sp.Poly(den, m)
+    raw = term.subs(m, m + 1) / term
+    for simp in (lambda r: sp.gammasimp(sp.combsimp(r)),
+                 lambda r: sp.gammasimp(sp.expand_func(sp.powdenest(r, force=True))),
+                 lambda r: sp.cancel(sp.expand_func(sp.gammasimp(sp.combsimp(r))))):
+        ratio = sp.factor(simp(raw))
+        if ratio.is_rational_function(m):
+            break
+    else:
+        raise ValueError(f"term ratio {ratio} is not a rational function of {m}")
+    num, den = sp.fraction(ratio)
+    pn, pd = sp.Poly(sp.expand(num), m), sp.Poly(sp.expand(den), m)
+    z = sp.simplify(pn.LC() / pd.LC())
     rn, rd = sp.roots(pn), sp.roots(pd)
     if sum(rn.values()) != pn.degree() or sum(rd.values()) != pd.degree():
-        raise SymbolicMFError(f"term ratio {ratio} does not factor into linear factors in {m}")
-    z = sp.simplify(pn.LC() / pd.LC())
-    ap = [-r for r, mult in rn.items() for _ in range(mult)]
-    bq = [-r for r, mult in rd.items() for _ in range(mult)]
-    if S.One in bq:
-        bq.remove(S.One)  # hyper's own 1/m!
-    else:
-        ap.append(S.One)
-    return t0 * sp.hyperexpand(hyper(ap, bq, z)) if not ap or any(
-        p.is_integer and p <= 0 for p in ap) else t0 * _maybe_expand(hyper(ap, bq, z))
+        raise ValueError(f"term ratio {ratio} does not factor into linear factors in {m}")
+    a_par = [-r for r, mult in rn.items() for _ in range(mult)]
+    b_par = [-r for r, mult in rd.items() for _ in range(mult)]
+    if 1 in b_par:
+        b_par.remove(1)
+    else:  # no (m+1) in the denominator: multiply top and bottom by it
+        a_par.append(sp.S.One)
+    result = t0 * sp.hyper(a_par, b_par, z)
+    if record is not None:
+        record.add(f"{label}term ratio $t_{{m+1}}/t_m$ (rational in m)", ratio)
+        record.add(f"{label}hence the series is $t_0\\,{{}}_pF_q$", result)
+    return result
 
 
-def _maybe_expand(h):
-    """Elementary form when hyperexpand finds one without leaving hyper/meijerg behind."""
-    if not h.free_symbols or any(p.free_symbols for p in list(h.ap) + list(h.bq)):
-        return h
-    e = sp.hyperexpand(h)
-    return h if e.has(hyper, sp.meijerg) else e
+def tidy_arccos(expr, c):
+    r"""Elementary kernel in the arc-cosine form: no :math:`1/\sqrt{1-c^2}` left, ``acos`` for ``asin``.
 
+    A term :math:`B(c)/\sqrt{1-c^2}` of a kernel that is finite at
+    :math:`c = \pm1` has :math:`(1 - c^2) \mid B`, so it becomes
+    :math:`(B/(1-c^2))\sqrt{1-c^2}` — finite and exactly evaluable at the ends.
 
-def _clear_root(K, c):
-    r"""Remove :math:`1/\sqrt{1-c^2}` that cancels, so the form is finite at :math:`c = \pm 1`.
-
-    Writes the numerator as :math:`A + B s` modulo :math:`s^2 = 1 - c^2`
-    (``s`` the root); when ``A`` vanishes identically the root leaves the
-    denominator.
+    >>> c = sp.Symbol("c", real=True)
+    >>> tidy_arccos(3*c*(1 - c**2)/sp.sqrt(1 - c**2) + sp.asin(c), c)
+    3*c*sqrt(1 - c**2) - acos(c) + pi/2
     """
-    s = sp.Dummy("s", positive=True)
-    K2 = sp.cancel(sp.together(K.subs(sp.sqrt(1 - c**2), s)))
-    num, den = sp.fraction(K2)
-    if not den.has(s):
-        return sp.simplify(K2.subs(s, sp.sqrt(1 - c**2)))
-    q, r = sp.div(sp.Poly(den, s), sp.Poly(s, s))
-    if r.as_expr() != 0 or q.as_expr().has(s):
-        return sp.simplify(K)
-    pn = sp.Poly(sp.expand(num), s)
-    A, B = S.Zero, S.Zero
-    for (power,), coeff in pn.terms():
-        val = coeff * (1 - c**2) ** (power // 2)
-        if power % 2:
-            B += val
-        else:
-            A += val
-    # A/s = s*A/(1 - c^2): finite when (1 - c^2) divides A
-    A2 = sp.cancel(A / (1 - c**2))
-    if sp.fraction(A2)[1].has(c):
-        return sp.simplify(K)
-    return sp.simplify((B + sp.sqrt(1 - c**2) * A2) / q.as_expr())
+    S = sp.Dummy("S", positive=True)
+    one_minus = sp.expand(1 - c**2)
+    e = sp.expand(expr).replace(
+        lambda w: w.is_Pow and sp.expand(w.base) in (one_minus, -one_minus) and (2 * w.exp).is_integer,
+        lambda w: S ** (2 * w.exp) if sp.expand(w.base) == one_minus else (-S**2) ** w.exp)
+    e = sp.expand(e)
+    e = sp.expand(e.rewrite(sp.acos) if e.has(sp.asin) else e)
+    e = sp.expand(e.subs(sp.asin(c), sp.pi / 2 - sp.acos(c)))
+    e = sp.expand(e.replace(lambda w: w.is_Pow and w.base == S and w.exp.is_integer and abs(w.exp) >= 2,
+                            lambda w: (1 - c**2) ** (w.exp // 2) * S ** (w.exp % 2)))
+    for _ in range(8):
+        negs = [t for t in sp.Add.make_args(e) if any(p.is_negative for b, p in (t.as_powers_dict().items()) if b == S)]
+        if not negs:
+            break
+        B = sp.Add(*negs)
+        e = sp.expand(e - B + sp.cancel(sp.expand(B * S) / (1 - c**2)) * S)
+    e = sp.collect(e, [sp.acos(c), S], sp.factor)
+    e = sp.collect(sp.expand(e.subs(S, sp.sqrt(1 - c**2))), [sp.acos(c), sp.sqrt(1 - c**2)], sp.factor)
+    return e
+    return e.subs(S, sp.sqrt(1 - c**2))
 
 
-def hermite_kernel(phi: HomogeneousActivation, c, derivation: Derivation = None) -> sp.Expr:
-    r"""The dual kernel :math:`K_\phi(c) = \mathbb E[\phi(u)\phi(v)]`, unit variances, by Mehler's series.
+def _family_terms(alpha, a, b, c, record):
+    k, m = k_index, m_index
+    coef = rho_hermite_coefficient(alpha, k, record)
+    fam = (a - (-1) ** k * b) * coef
+    if record is not None:
+        record.add(r"family coefficient for $a\rho_\alpha(x) - b\rho_\alpha(-x)$ ($He_k(-z) = (-1)^kHe_k(z)$)", fam)
+        record.add("Mehler's formula", sp.Sum(c**k / sp.factorial(k) * fam**2, (k, 0, sp.oo)))
+    even = (c**k / sp.factorial(k) * fam**2).subs(k, 2 * m)
+    odd = (c**k / sp.factorial(k) * fam**2).subs(k, 2 * m + 1)
+    return sp.powsimp(sp.expand_power_base(even, force=True)), sp.powsimp(sp.expand_power_base(odd, force=True))
 
-    Returns two :math:`{}_2F_1(\cdot;c^2)` terms for symbolic α and the
-    elementary form for integer α.  ``derivation`` (optional) receives the
-    steps.
+
+def derive_kernel(alpha, a=1, b=0, c=sp.Symbol("c", real=True), elementary=True, subject=None) -> Derivation:
+    r"""Derive :math:`K(c) = \mathbb{E}[\phi(u)\phi(v)]` for :math:`\phi = a\rho_\alpha(x) - b\rho_\alpha(-x)`.
+
+    ``alpha``, ``a``, ``b`` may be symbolic.  Returns a :class:`Derivation`
+    whose ``result`` is a sum of two ₂F₁'s in :math:`c^2`, or (integer α
+    and ``elementary``) the ``hyperexpand``-ed elementary form.
+
+    >>> c = sp.Symbol("c", real=True)
+    >>> d = derive_kernel(sp.Symbol("alpha"), 1, 0, c)
+    >>> sorted(str(h.args[2]) for h in d.result.atoms(sp.hyper))
+    ['c**2', 'c**2']
+    >>> derive_kernel(0, 1, 0, c).result   # Sheppard: 1/4 + asin(c)/(2 pi)
+    -acos(c)/(2*pi) + 1/2
     """
-    _require_family(phi)
-    c = sp.sympify(c)
-    # derive for the generic member, then substitute: the term ratio of a
-    # specialised member can hide behind unsimplified Gamma quotients
-    ga, gb, gc = sp.Symbol("alpha"), sp.Symbol("a"), sp.Symbol("b")
-    generic = HomogeneousActivation.__new__(HomogeneousActivation)
-    generic.alpha, generic.a, generic.b = ga, gb, gc
-    ck, d = hermite_derivation(generic)
-    if derivation is not None:
-        derivation.steps.extend(d.steps)
-        d = derivation
-    d.step(r"Mehler's formula", sp.Sum(c**_k / sp.factorial(_k) * ck**2, (_k, 0, sp.oo)), lhs=sp.Symbol("K(c)"))
-    cs = sp.Symbol("c_sq_", nonnegative=True)  # c**2, kept positive so the term ratio stays clean
-    even = sp.gammasimp(cs**_m / sp.factorial(2 * _m) * ck.subs(_k, 2 * _m) ** 2)
-    odd = sp.gammasimp(cs**_m / sp.factorial(2 * _m + 1) * ck.subs(_k, 2 * _m + 1) ** 2)
-    E = sum_hypergeometric(even).subs(cs, c**2)
-    O = sum_hypergeometric(odd).subs(cs, c**2)
-    d.step(r"Even $k = 2m$: term ratio rational in $m$, a ${}_2F_1$ in $c^2$", E, lhs=sp.Symbol("K_{even}(c)"))
-    d.step(r"Odd $k = 2m+1$: likewise, times $c$", c * O, lhs=sp.Symbol("K_{odd}(c)"))
-    values = {ga: phi.alpha, gb: phi.a, gc: phi.b}
-    E, O = E.subs(values), O.subs(values)
-    d.step(r"The member $(\alpha, a, b) = (%s, %s, %s)$" % tuple(sp.latex(v) for v in values.values()),
-           E + c * O, lhs=sp.Symbol("K(c)"))
-    K = E + c * O
-    if phi.alpha.is_integer:
-        K = _clear_root(sp.hyperexpand(K), c)
-        d.step(r"Integer $\alpha$: hypergeometric functions expanded", K, lhs=sp.Symbol("K(c)"))
-    else:
-        d.step(r"Sum of the two parts", K, lhs=sp.Symbol("K(c)"))
-    return K
+    start = time.perf_counter()
+    alpha, a, b = sp.sympify(alpha), sp.sympify(a), sp.sympify(b)
+    rec = Derivation("hermite", subject or f"{a}*rho_{alpha}(x) - {b}*rho_{alpha}(-x)")
+    even, odd = _family_terms(alpha, a, b, c, rec)
+    parts = []
+    for label, term in (("even k = 2m: ", even), ("odd k = 2m+1: ", odd)):
+        if sp.simplify(term.subs(m_index, 0)) == 0 and sp.simplify(term.subs(m_index, 1)) == 0 and (
+                term.has(a) is False):
+            continue
+        parts.append(series_to_hyper(term, m_index, rec, label))
+    result = sp.Add(*parts)
+    if alpha.is_integer and alpha.is_nonnegative and elementary:
+        result = sp.hyperexpand(result)
+        rec.add("integer alpha: hyperexpand to elementary functions", result)
+        result = tidy_arccos(result, c)
+        rec.add(r"clear $1/\sqrt{1-c^2}$ (finite at $c = \pm 1$) and write $\arcsin c = \pi/2 - \arccos c$", result)
+    rec.result = result
+    rec.seconds = time.perf_counter() - start
+    return rec

@@ -1,125 +1,154 @@
-r"""Polar / angular engine (Cho & Saul 2009, "Kernel methods for deep learning").
+r"""Polar / angular engine (Cho & Saul 2009): radial Gamma integral times an angular integral.
 
-For a degree-α homogeneous φ and unit variances, write
-:math:`(u, v) = r(\cos t, \cos(t - \theta))` with :math:`\cos\theta = c`;
-the Gaussian measure factorises into a radial part and a uniform angle:
+For :math:`\rho_\alpha` and unit vectors at angle :math:`\theta = \arccos c`,
+write :math:`(u, v) = (r\cos t, r\cos(t-\theta))` with
+:math:`(r, t)` the polar coordinates of a standard Gaussian vector
+(density :math:`e^{-r^2/2}r\,dr\,dt/2\pi`).  Homogeneity separates
 
-.. math:: \mathbb E[\phi(u)\phi(v)] = \frac{2^{\alpha}\Gamma(\alpha+1)}{2\pi}
-          \int_0^{2\pi}\phi(\cos t)\,\phi(\cos(t-\theta))\,dt .
+.. math:: \mathbb{E}[\rho_\alpha(u)\rho_\alpha(v)] =
+   \frac{1}{2\pi}\int_0^\infty r^{2\alpha+1}e^{-r^2/2}dr
+   \int_{\theta-\pi/2}^{\pi/2}\cos^\alpha t\,\cos^\alpha(t-\theta)\,dt .
 
-For :math:`\rho_n` with integer ``n`` the integrand is non-zero on
-:math:`t \in (\theta - \pi/2, \pi/2)`; expanding
-:math:`\cos(t-\theta) = \cos t\cos\theta + \sin t\sin\theta` makes it a
-polynomial in :math:`\cos t, \sin t`, integrated monomial by monomial.  This
-gives the arc-cosine kernels :math:`J_n(\theta)`.  A family member
-:math:`a\rho_n(x) - b\rho_n(-x)` follows by reflection:
-:math:`K_\phi(c) = (a^2 + b^2)K_n(c) - 2ab\,K_n(-c)`.
+SymPy evaluates the radial integral (:math:`2^\alpha\Gamma(\alpha+1)`), and
+for integer ``n`` the angular one after expanding
+:math:`\cos(t-\theta)`; the product is Cho & Saul's arc-cosine kernel
+:math:`J_n(\theta)/2\pi`.  For real α the angular integral is kept as an
+unevaluated ``Integral`` (evaluated by quadrature).  The family
+:math:`a\rho_\alpha(x) - b\rho_\alpha(-x)` follows from
+:math:`K_\phi(c) = (a^2+b^2)K_\alpha(c) - 2ab\,K_\alpha(-c)`
+(:math:`(-u, v)` has correlation :math:`-c`).
 
->>> from sympy import Symbol, pi, simplify
->>> theta = Symbol("theta")
->>> simplify(arccos_kernel(1, theta))   # Cho & Saul's J_1 = sin + (pi - theta) cos
--theta*cos(theta) + sin(theta) + pi*cos(theta)
->>> arccos_kernel(0, theta)
-pi - theta
+:func:`arccos_J` is Cho & Saul's general-n formula
+:math:`J_n(\theta) = (-1)^n\sin^{2n+1}\theta\,
+(\tfrac{1}{\sin\theta}\partial_\theta)^n\,\tfrac{\pi-\theta}{\sin\theta}`,
+computed by SymPy differentiation.
+
+>>> import sympy as sp
+>>> c = sp.Symbol("c", real=True)
+>>> derive_kernel(1, 1, 0, c).result
+-c*acos(c)/(2*pi) + c/2 + sqrt(1 - c**2)/(2*pi)
+>>> th = sp.Symbol("theta")
+>>> sp.simplify(arccos_J(1, th) - (sp.sin(th) + (sp.pi - th) * sp.cos(th)))
+0
 """
 
 from __future__ import annotations
 
 import functools
+import time
 
 import sympy as sp
 
-from ..activations import HomogeneousActivation
-from ..errors import DomainError
-from .derivation import Derivation
+from ..derivation import Derivation
+from .hermite import tidy_arccos
 
-__all__ = ["arccos_kernel", "polar_kernel", "radial_factor"]
+__all__ = ["radial_integral", "angular_integral", "arccos_J", "derive_kernel", "theta", "t"]
 
-_t = sp.Symbol("t", real=True)
-_C, _S = sp.symbols("C S")  # cos(theta), sin(theta)
-
-
-@functools.lru_cache(maxsize=None)
-def _monomial_antiderivative(i: int, j: int):
-    return sp.integrate(sp.cos(_t) ** i * sp.sin(_t) ** j, _t)
+theta = sp.Symbol("theta", positive=True)
+t = sp.Symbol("t", real=True)
+_r = sp.Symbol("r", positive=True)
 
 
-def radial_factor(alpha):
-    r""":math:`\frac{1}{2\pi}\int_0^\infty r^{2\alpha} r e^{-r^2/2}dr\cdot 2\pi = 2^\alpha\Gamma(\alpha+1)`, derived by SymPy.
+def radial_integral(alpha, record: Derivation = None):
+    r""":math:`\int_0^\infty r^{2\alpha+1}e^{-r^2/2}dr` by SymPy.
 
-    >>> radial_factor(1)
-    2
+    >>> radial_integral(sp.Symbol("alpha", positive=True))
+    2**alpha*gamma(alpha + 1)
     """
-    r = sp.Symbol("r", positive=True)
-    a = sp.Symbol("a", positive=True)
-    general = sp.integrate(r ** (2 * a) * r * sp.exp(-r**2 / 2), (r, 0, sp.oo), conds="none")
-    return sp.gammasimp(general.subs(a, sp.sympify(alpha)))
+    integrand = _r ** (2 * alpha + 1) * sp.exp(-_r**2 / 2)
+    a = sp.Symbol("a_", positive=True)
+    val = sp.integrate(_r ** (2 * a + 1) * sp.exp(-_r**2 / 2), (_r, 0, sp.oo), conds="none")
+    val = sp.powsimp(sp.gammasimp(val)).subs(a, alpha)
+    if record is not None:
+        record.add("radial integral (homogeneity of degree 2 alpha)",
+                   sp.Eq(sp.Integral(integrand, (_r, 0, sp.oo)), val, evaluate=False))
+    return val
 
 
-def arccos_kernel(n: int, theta, derivation: Derivation = None) -> sp.Expr:
-    r"""Cho & Saul's arc-cosine kernel :math:`J_n(\theta) = 2^n n!\int_{\theta-\pi/2}^{\pi/2}\cos^n t\,\cos^n(t-\theta)\,dt`.
+def angular_integral(alpha, record: Derivation = None):
+    r""":math:`\int_{\theta-\pi/2}^{\pi/2}\cos^\alpha t\cos^\alpha(t-\theta)\,dt`, elementary for integer α.
 
-    With their normalisation :math:`\mathbb E[\rho_n(u)\rho_n(v)] =
-    J_n(\theta)/(2\pi)` for unit variances (their :math:`k_n = J_n/\pi`
-    is twice the expectation).
+    >>> angular_integral(0)
+    pi - theta
     """
-    n = sp.sympify(n)
-    if not (n.is_integer and n >= 0):
-        raise DomainError("n", n, "an integer n >= 0 (real alpha: use the Hermite engine)")
-    n = int(n)
-    theta = sp.sympify(theta)
-    poly = sp.expand((sp.cos(_t) * (sp.cos(_t) * _C + sp.sin(_t) * _S)) ** n)
-    lo, hi = theta - sp.pi / 2, sp.pi / 2
-    total = sp.S.Zero
-    for (ci, si, Cp, Sp_), coeff in sp.Poly(poly, sp.cos(_t), sp.sin(_t), _C, _S).terms():
-        F = _monomial_antiderivative(ci, si)
-        # cos(theta - pi/2) = sin(theta), sin(theta - pi/2) = -cos(theta)
-        upper = F.subs(_t, hi)
-        lower = F.subs({sp.cos(_t): sp.sin(theta), sp.sin(_t): -sp.cos(theta)}).subs(_t, lo)
-        total += coeff * _C**Cp * _S**Sp_ * (upper - lower)
-    J = sp.expand(radial_factor(n) * total.subs({_C: sp.cos(theta), _S: sp.sin(theta)}))
-    J = sp.trigsimp(J)
-    if derivation is not None:
-        derivation.step(r"Angular integral over $t\in(\theta-\pi/2,\pi/2)$ where both factors are positive, "
-                        r"monomials in $\cos t,\sin t$ integrated, times $R_n$", J, lhs=sp.Symbol("J_%d(\\theta)" % n))
-    return J
+    alpha = sp.sympify(alpha)
+    integrand = sp.cos(t) ** alpha * sp.cos(t - theta) ** alpha
+    lims = (t, theta - sp.pi / 2, sp.pi / 2)
+    if alpha.is_integer and alpha.is_nonnegative:
+        val = _integer_angular(int(alpha))
+        if record is not None:
+            record.add(r"angular integral over the sector where $\cos t > 0$ and $\cos(t-\theta) > 0$, "
+                       r"evaluated after expanding $\cos(t-\theta)$",
+                       sp.Eq(sp.Integral(integrand, lims), val, evaluate=False))
+        return val
+    val = sp.Integral(integrand, lims)
+    if record is not None:
+        record.add("angular integral (not elementary for non-integer alpha: kept for quadrature)", val)
+    return val
 
 
-def polar_kernel(phi: HomogeneousActivation, c, derivation: Derivation = None) -> sp.Expr:
-    r""":math:`K_\phi(c)` for integer α by the polar route, as a function of ``c`` (θ = acos c).
+@functools.lru_cache(maxsize=32)
+def _integer_angular(n: int):
+    expanded = sp.expand(sp.cos(t) ** n * (sp.cos(t) * sp.cos(theta) + sp.sin(t) * sp.sin(theta)) ** n)
+    return sp.simplify(sp.integrate(expanded, (t, theta - sp.pi / 2, sp.pi / 2)))
 
-    >>> from sympy import Symbol
-    >>> from symbolic_mf.activations import relu
-    >>> polar_kernel(relu(), Symbol("c"))
-    -(c*acos(c) - pi*c - sqrt(1 - c**2))/(2*pi)
+
+def arccos_J(n: int, th=theta):
+    r"""Cho & Saul's :math:`J_n(\theta)` from the general-n differential formula (their eq. 4).
+
+    >>> arccos_J(0)
+    pi - theta
     """
-    if not isinstance(phi, HomogeneousActivation):
-        raise DomainError("phi", phi, "an alpha-homogeneous activation")
-    if not (phi.alpha.is_integer and phi.alpha >= 0):
-        raise DomainError("alpha", phi.alpha, "an integer alpha >= 0 for the polar route")
-    n = int(phi.alpha)
-    c = sp.sympify(c)
-    d = derivation if derivation is not None else Derivation("polar")
-    theta = sp.Symbol("theta", positive=True)
-    rad = radial_factor(n)
-    d.step(r"Radial integral $\int_0^\infty r^{2\alpha+1}e^{-r^2/2}dr$", rad, lhs=sp.Symbol("R_\\alpha"))
-    J = arccos_kernel(n, theta, d)
-    Kn = J / (2 * sp.pi)
-    # back to c: cos(theta) = c, sin(theta) = sqrt(1 - c^2) (theta in [0, pi])
-    to_c = {sp.cos(theta): c, sp.sin(theta): sp.sqrt(1 - c**2)}
+    if not (isinstance(n, int) and n >= 0):
+        from ..errors import DomainError
+        raise DomainError("n", n, "an integer >= 0")
+    f = (sp.pi - th) / sp.sin(th)
+    for _ in range(n):
+        f = sp.diff(f, th) / sp.sin(th)
+    return sp.simplify((-1) ** n * sp.sin(th) ** (2 * n + 1) * f)
 
-    def in_c(expr, cc):
-        e = sp.expand(sp.expand_trig(expr))
-        e = e.subs(sp.sin(theta), sp.Symbol("_s")).subs(sp.cos(theta), sp.Symbol("_c"))
-        e = e.subs({sp.Symbol("_s"): sp.sqrt(1 - cc**2), sp.Symbol("_c"): cc}).subs(theta, sp.acos(cc))
-        return e
 
-    Kc = in_c(Kn, c)
-    d.step(r"$\theta = \arccos c$", Kc, lhs=sp.Symbol("K_{%d}(c)" % n))
-    a, b = phi.a, phi.b
-    if b == 0 and a == 1:
-        K = Kc
+def derive_kernel(alpha, a=1, b=0, c=sp.Symbol("c", real=True), subject=None) -> Derivation:
+    r"""Derive :math:`K_\phi(c)` for :math:`\phi = a\rho_\alpha(x) - b\rho_\alpha(-x)` by the polar route.
+
+    Integer α ≥ 0 gives an elementary expression in ``c``; other α a
+    Gamma factor times an unevaluated angular ``Integral`` in
+    :math:`\theta = \arccos c`.
+
+    >>> c = sp.Symbol("c", real=True)
+    >>> derive_kernel(0, 1, 0, c).result
+    -acos(c)/(2*pi) + 1/2
+    >>> derive_kernel(sp.Rational(1, 2), 1, 0, c).result.has(sp.Integral)
+    True
+    """
+    start = time.perf_counter()
+    alpha, a, b = sp.sympify(alpha), sp.sympify(a), sp.sympify(b)
+    rec = Derivation("polar", subject or f"{a}*rho_{alpha}(x) - {b}*rho_{alpha}(-x)")
+    rad = radial_integral(alpha, rec)
+    ang = angular_integral(alpha, rec)
+    k_theta = rad * ang / (2 * sp.pi)
+    rec.add(r"$K_\alpha = \frac{1}{2\pi}\,$radial$\,\times\,$angular, as a function of $\theta$", k_theta)
+    if alpha.is_integer and alpha.is_nonnegative:
+        J = arccos_J(int(alpha))
+        check = sp.simplify(sp.expand_trig(k_theta - J / (2 * sp.pi)))
+        if check != 0:  # pragma: no cover - would mean the engine is wrong
+            raise AssertionError(f"polar engine disagrees with Cho & Saul's J_{alpha}: {check}")
+        rec.add(r"agrees with Cho \& Saul's general-n formula $J_n(\theta)/2\pi$", J / (2 * sp.pi))
+        k_c = sp.expand(k_theta.subs(theta, sp.acos(c)))
+        k_c = tidy_arccos(k_c, c)
+        k_minus = tidy_arccos(sp.expand(k_theta.subs(theta, sp.acos(-c)).rewrite(sp.acos)
+                                        .subs(sp.acos(-c), sp.pi - sp.acos(c))), c)
     else:
-        K = (a**2 + b**2) * Kc - 2 * a * b * in_c(Kn, -c)
-        d.step(r"Reflection: $\mathbb E[\rho(u)\rho(-v)] = K_n(-c)$", K, lhs=sp.Symbol("K_\\phi(c)"))
-    return sp.factor(sp.simplify(K), deep=False) if K.free_symbols else K
+        k_c = k_theta.subs(theta, sp.acos(c))
+        k_minus = k_theta.subs(theta, sp.acos(-c))
+    rec.add(r"$\theta = \arccos c$", k_c)
+    if b == 0:
+        result = a**2 * k_c
+    else:
+        result = (a**2 + b**2) * k_c - 2 * a * b * k_minus
+        rec.add(r"family: $K_\phi(c) = (a^2+b^2)K_\alpha(c) - 2ab\,K_\alpha(-c)$", result)
+        if alpha.is_integer:
+            result = sp.collect(sp.expand(result), [sp.acos(c), sp.sqrt(1 - c**2)], sp.factor)
+    rec.result = result
+    rec.seconds = time.perf_counter() - start
+    return rec
