@@ -26,8 +26,11 @@ rhs(inst)`` for every instance satisfying the hypotheses.  The checker
 >>> check_claim(c, n=10).status
 'PASS'
 >>> bad = c.replace(id="demo.am-gm-wrong", relation="<")
->>> v = check_claim(bad, n=10); v.status, v.counterexample.point
-('FAIL', {'a': '1', 'b': '1'})
+>>> v = check_claim(bad, n=10); v.status, v.counterexample.point      # the failing random instance
+('FAIL', {'a': '4', 'b': '6'})
+>>> small = lambda: ({"a": sp.Integer(a), "b": sp.Integer(b)} for a in range(1, 9) for b in range(1, 9))
+>>> check_claim(bad.replace(small=small), n=10).counterexample.point  # the first small one
+{'a': '1', 'b': '1'}
 """
 
 from __future__ import annotations
