@@ -18,7 +18,7 @@ from ..claims import ClaimRegistry
 __all__ = ["claims", "get_claim", "CLAIM_MODULES"]
 
 #: claim modules, in the order their claims are listed
-CLAIM_MODULES = ("santurkar", "orthogonal")
+CLAIM_MODULES = ("santurkar", "orthogonal", "oddpoint")
 
 
 @functools.lru_cache(maxsize=1)
