@@ -48,6 +48,7 @@ Derived here:
 
 from __future__ import annotations
 
+import functools
 from typing import Sequence
 
 import numpy as np
@@ -126,6 +127,7 @@ def gram_map_eigenvalues(lams: Sequence, dps: int = 20):
     return [n * normalized_second_moment(lams, i, dps) for i in range(n)]
 
 
+@functools.lru_cache(maxsize=1)
 def contraction_rate_symbolic():
     r"""SymPy: the derivative of the spectral map at lambda = 1, as (a, b) in a E + b tr(E) I.
 
