@@ -270,7 +270,7 @@ def symmetric_stability(n: int, h: float = 1e-6):
 def odd_fixed_point(n: int, depth: int = 4000, noise: float = 1e-3, seed: int = 0):
     """Iterate the infinite-width map from the exact odd-point Gram matrix plus seeded noise.
 
-    Returns the odd-point score of the limit: (cluster min cosine, odd max |cosine|, norm ratio);
+    Returns the odd-point score of the limit: (cluster min cosine, odd max absolute cosine, norm ratio);
     a symmetric limit shows up as equal cosines and ratio 1.
 
     >>> [round(x, 3) for x in odd_fixed_point(6)], [round(x, 3) for x in odd_fixed_point(7)]
@@ -288,7 +288,7 @@ def odd_fixed_point(n: int, depth: int = 4000, noise: float = 1e-3, seed: int = 
 
 
 def odd_point_score(X):
-    """(min cosine inside the n-1 closest samples, max |cosine| of the remaining sample with them, norm ratio).
+    """(min cosine inside the n-1 closest samples, max absolute cosine of the remaining sample with them, norm ratio).
 
     An exact odd-point configuration scores (1, 0, n-1).
 
