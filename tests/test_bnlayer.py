@@ -151,3 +151,17 @@ def test_claim_layer_errors_and_registry():
     never = Claim("x.never", "no admissible instance", "src", "-", lambda r: {"a": 1}, lambda i: 1, lambda i: 1,
                   admissible=lambda i: False)
     assert check_claim(never, n=3).status == "UNKNOWN"
+
+
+def test_claims_cli(capsys):
+    from symbolic_mf.cli import main
+
+    assert main(["claims", "santurkar.obs43", "-n", "3"]) == 0
+    assert "PASS santurkar.obs43" in capsys.readouterr().out
+    assert main(["claims", "santurkar.lemma45", "-n", "5", "--json"]) == 1
+    out = capsys.readouterr().out
+    assert '"verdict": "FAIL"' in out and '"expected": "fails"' in out
+    assert main(["claims", "nachum", "--list"]) == 0
+    assert "nachum.invariance" in capsys.readouterr().out
+    assert main(["claims", "santurkar.thm4l"]) == 2
+    assert "did you mean" in capsys.readouterr().err
