@@ -145,8 +145,8 @@ def register(reg):
         "santurkar.thm41-sqrt-m", "Thm 4.1 variant with 1/sqrt(m) on the last term",
         SRC + ", Thm 4.1 (variant printing)", T41.replace("REL", "<=").replace("K", "1/sqrt(m)"),
         sample_grad, _lhs41, _rhs41(lambda m: 1 / sp.sqrt(m)), "<=", hyp, small=small_grad,
-        expected="fails", confirmed="reading: not visible in the stored sources (which show 1/m); "
-        "registered because a 1/sqrt(m) printing is reported; it is refuted",
+        expected="fails", confirmed="reading: not visible in the stored sources (which show 1/m); registered "
+        "because the arXiv version is recalled, without verification here, to print 1/sqrt(m); it is refuted",
     ))
     hyp_u = hyp[:1] + ("unbiased variance sigma^2 = ||y - mu||^2/(m-1) in BN",) + hyp[2:]
     add(Claim(
