@@ -54,7 +54,7 @@ from .errors import DomainError
 
 __all__ = ["rc_layer", "two_cluster", "invariance_proof", "norm_ratio_rescaled", "stability_exponent",
            "stability_exponent_symbolic", "tangent_exponent", "gram_map", "iterate_gram_map",
-           "symmetric_cosine", "symmetric_stability", "odd_fixed_point", "odd_point_score", "simulate_network"]
+           "symmetric_cosine", "symmetric_stability", "symmetric_stability_closed_form", "odd_fixed_point", "odd_point_score", "simulate_network"]
 
 
 def _check_nk(n, k=None):
@@ -265,6 +265,37 @@ def symmetric_stability(n: int, h: float = 1e-6):
     ev = ev[np.argsort(-np.abs(ev))]
     # drop the scale direction (the map is normalised to trace n: one zero eigenvalue direction)
     return ev
+
+
+def symmetric_stability_closed_form(n=None):
+    r"""Eigenvalues of the linearised map at the symmetric fixed point, derived (SymPy).
+
+    With :math:`\rho = -1/(n-1)`, :math:`\kappa(\rho) = (\sqrt{1-\rho^2} + (\pi - \arccos\rho)\rho)/(2\pi)`
+    (ReLU kernel), :math:`\kappa' = (\pi - \arccos\rho)/(2\pi)`, :math:`c^* = 2\kappa`,
+    :math:`s = (1-c^*)(n-1)/n`: the modes of symmetric perturbations under :math:`S_n` give
+
+    * off-diagonal, zero row sums (dimension :math:`n(n-3)/2`): :math:`\lambda_3 = 2\kappa'/s`;
+    * the standard representation (two copies; only :math:`x - 2y` of diagonal :math:`x` and
+      off-diagonal :math:`y_i + y_j` passes the centring): :math:`\lambda_1 = [(1 - 2/n) - 4\beta]/s`,
+      :math:`\beta = \tfrac12(\kappa - \rho\kappa')(1 - 2/n) - \kappa'/n`, and 0;
+    * constant off-diagonal (killed by the centring) and scale (normalised away): 0.
+
+    Returns ``(lambda_1, lambda_3)``.
+
+    >>> l1, l3 = symmetric_stability_closed_form(4); round(float(l1), 4), round(float(l3), 4)
+    (0.8764, 0.6291)
+    """
+    nn = sp.Symbol("n", positive=True) if n is None else sp.Integer(n)
+    if n is not None:
+        _check_nk(n)
+    rho = -1 / (nn - 1)
+    th = sp.acos(rho)
+    kap = (sp.sqrt(1 - rho ** 2) + (sp.pi - th) * rho) / (2 * sp.pi)
+    dkap = (sp.pi - th) / (2 * sp.pi)
+    c_star = 2 * kap
+    s_ = (1 - c_star) * (nn - 1) / nn
+    beta = (kap - rho * dkap) * (1 - 2 / nn) / 2 - dkap / nn
+    return ((1 - 2 / nn) - 4 * beta) / s_, 2 * dkap / s_
 
 
 def odd_fixed_point(n: int, depth: int = 4000, noise: float = 1e-3, seed: int = 0):

@@ -100,3 +100,18 @@ def test_simulation_width_depth_batch():
     s16 = simulate_network(16, 256, 400, seed=0)
     s4 = simulate_network(4, 256, 400, seed=0)
     assert s4[2] < 1.5 and s16[2] > 3
+
+
+def test_symmetric_stability_closed_form_matches_finite_differences():
+    from symbolic_mf.oddpoint import symmetric_stability_closed_form
+
+    for n in (3, 4, 7, 11):
+        l1, l3 = [float(x) for x in symmetric_stability_closed_form(n)]
+        ev = np.abs(symmetric_stability(n))
+        assert abs(ev[0] - max(l1, l3)) < 1e-6
+        assert (n < 4) or np.min(np.abs(ev - l3)) < 1e-6
+        assert l1 < 1
+    # the naive guess "slope of the normalised kernel J_1'(rho)" is not the spectral radius
+    n = 5
+    naive = (np.pi - np.arccos(-1 / (n - 1))) / np.pi
+    assert abs(abs(symmetric_stability(n)[0]) - naive) > 0.1
