@@ -25,7 +25,8 @@ from symbolic_mf.catalogue import identities  # noqa: E402
 from symbolic_mf.claims import check_claim  # noqa: E402
 from symbolic_mf.claimsets import claims  # noqa: E402
 from symbolic_mf.oddpoint import (odd_fixed_point, simulate_network, stability_exponent,  # noqa: E402
-                                  symmetric_cosine, symmetric_stability, tangent_exponent)
+                                  symmetric_cosine, symmetric_stability, symmetric_stability_closed_form,
+                                  tangent_exponent)
 from symbolic_mf.orthogonal import contraction_rate_symbolic, gap_floor, simulate_chain  # noqa: E402
 from symbolic_mf.verify import verify  # noqa: E402
 
@@ -163,13 +164,23 @@ def main():
       "(`oddpoint.symmetric-cosine`); spectral radius of its linearisation, and the limit reached from the exact "
       "odd-point configuration plus noise $10^{-3}$ (`odd_fixed_point`): min cosine inside the cluster, max |cosine| "
       "of the odd sample with it, norm ratio.\n")
-    w("| n | c* | spectral radius at c* | from odd start: cluster cos | odd cos | norm ratio |")
-    w("|---|---|---|---|---|---|")
+    l1s, l3s = symmetric_stability_closed_form()
+    w("Closed form of the linearisation at $c^*$ (S_n modes; `symmetric_stability_closed_form`, identities "
+      "`oddpoint.symmetric-stability-*`): with $\\rho = -1/(n-1)$, $\\kappa$ the ReLU kernel, "
+      "$\\kappa' = (\\pi - \\arccos\\rho)/(2\\pi)$, $s = (1-c^*)(n-1)/n$, "
+      "$\\beta = \\tfrac12(\\kappa - \\rho\\kappa')(1 - 2/n) - \\kappa'/n$:\n")
+    w("$$\\lambda_1 = \\frac{(1 - 2/n) - 4\\beta}{s}\\ \\text{(standard mode)},\\qquad "
+      "\\lambda_3 = \\frac{2\\kappa'}{s}\\ \\text{(off-diagonal, zero row sums)},$$\n")
+    w("all other modes 0 (constant off-diagonal shifts are removed by the centring, scale by the normalisation).\n")
+    w("| n | c* | lambda_1 | lambda_3 | spectral radius (finite differences) | from odd start: cluster cos | odd cos | norm ratio |")
+    w("|---|---|---|---|---|---|---|---|")
     for n in range(3, 17 if not QUICK else 10):
         rad = float(abs(symmetric_stability(n)[0]))
+        l1, l3 = float(l1s.subs(sp.Symbol("n", positive=True), n)), float(l3s.subs(sp.Symbol("n", positive=True), n))
         o = odd_fixed_point(n)
-        w(f"| {n} | {float(symmetric_cosine(n)):.6f} | {rad:.4f} | {o[0]:.4f} | {o[1]:.4f} | {o[2]:.3f} |")
-    w("\nThe symmetric point stays linearly stable (radius $<1$, tending to 1); from $n = 7$ on a second attractor "
+        w(f"| {n} | {float(symmetric_cosine(n)):.6f} | {l1:.6f} | {l3:.6f} | {rad:.6f} | {o[0]:.4f} | {o[1]:.4f} | "
+          f"{o[2]:.3f} |")
+    w("\nThe symmetric point stays linearly stable ($\\lambda_1 < 1$, tending to 1); from $n = 7$ on a second attractor "
       "exists: one odd sample, nearly orthogonal to a tightening cluster, with norm ratio near $n-2$. The exactly "
       "collapsed configuration is its $n\\to\\infty$ limit.\n")
     w("Finite networks from Gaussian data (seeded; depth 300; score = cluster min cos / odd max |cos| / norm ratio):\n")
