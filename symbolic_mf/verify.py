@@ -191,7 +191,7 @@ class Verdict:
             "seconds": round(self.seconds, 3),
             "reason": self.reason,
             "counterexample": None if self.counterexample is None else self.counterexample.to_dict(),
-            "rigorous": None if self.rigorous is None else str(self.rigorous),
+            "rigorous": None if self.rigorous is None else self.rigorous.to_dict(),
         }
 
 
@@ -496,7 +496,9 @@ def verify(
     check_dps : int
         The second, higher precision (default ``dps + max(10, dps // 2)``).
     rigorous : bool
-        Also run the ball-arithmetic referee (needs python-flint).
+        Also run the ball-arithmetic referee (:mod:`symbolic_mf.rigorous`,
+        needs python-flint) at the same points: disjoint enclosures turn the
+        verdict into FAIL; its findings are in ``Verdict.rigorous``.
     pools : mapping
         Override the sampling pool of some variables.
     max_dps : int
@@ -514,6 +516,10 @@ def verify(
         raise PrecisionError("check_dps", check_dps, f"check_dps > dps = {dps}")
     max_dps = 3 * dps if max_dps is None else max_dps
     n = DEFAULT_POINTS if points is None else points
+    if rigorous:
+        from .rigorous import require_flint  # fail before any work if python-flint is missing
+
+        require_flint()
     t0 = time.perf_counter()
     saved = mp.prec
     try:
@@ -543,7 +549,7 @@ def verify(
         if rigorous:
             from .rigorous import referee  # optional dependency
 
-            verdict.rigorous = referee(identity, pts)
+            verdict.rigorous = referee(identity, pts, dps=dps)
             if verdict.rigorous.refutes:
                 verdict.status = "FAIL"
                 verdict.counterexample = verdict.rigorous.counterexample
