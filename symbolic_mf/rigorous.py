@@ -159,7 +159,7 @@ def _rho_ball(a, x, analytic):
     # straddles 0, not asked for analyticity: the hull of [0, max^a]
     if a.real > 0 and a.imag.is_zero():
         hi = xr.upper()
-        top = _flint().arb(hi).pow(a.real) if hi > 0 else _flint().arb(0)
+        top = _flint().arb(hi) ** a.real if hi > 0 else _flint().arb(0)
         return acb(_flint().arb(0).union(top))
     if a.is_zero():
         return acb(_flint().arb(0).union(_flint().arb(1)))
@@ -316,6 +316,27 @@ def _compile_tree(e, y, env):
 _Y = sp.Symbol("y", positive=True)
 
 
+def _integral(F, lo, hi):
+    """``acb.integral`` of ``F``; an exception inside the callback becomes :class:`Unsupported`
+    (flint would otherwise report a SystemError)."""
+    errors = []
+
+    def G(t, analytic):
+        if errors:
+            return _nan()
+        try:
+            return F(t, analytic)
+        except Exception as e:  # noqa: BLE001 - re-raised below with its type
+            errors.append(e)
+            return _nan()
+
+    val = _flint().acb.integral(G, lo, hi)
+    if errors:
+        e = errors[0]
+        raise Unsupported(f"integrand could not be enclosed: {type(e).__name__}: {e}")
+    return val
+
+
 def _split_power(expr, y):
     """``expr = y**e * rest`` with ``rest`` free of bare powers of ``y``."""
     e = sp.S.Zero
@@ -355,7 +376,7 @@ def _integrate_offset(expr, L, bits):
     h = sp.sympify(expr).xreplace({_Y: L * t})
     if e.is_integer and e >= 0:
         F = _compile(h, t)
-        return Lb * acb.integral(F, 0, 1)
+        return Lb * _integral(F, 0, 1)
     if e <= -1:
         raise Unsupported(f"the integrand behaves like y^{e} at a kink: the integral diverges")
     # y^e g(y) = L^e t^e g(L t); [0, eps] bounded by g's hull, [eps, 1] by acb.integral
@@ -367,7 +388,7 @@ def _integrate_offset(expr, L, bits):
     g_hull = G(hull, False)
     near = g_hull * acb(eps).pow(eb + 1) / (eb + 1)
     F = _compile(h, t)
-    far = acb.integral(F, acb(eps), 1)
+    far = _integral(F, acb(eps), 1)
     return Lb * (near * Lb.pow(eb) + far)
 
 
@@ -772,8 +793,8 @@ def _decide(relation, L, R):
     """REFUTED / AGREE / None (undecided) for balls L, R."""
     if relation == "==":
         return "AGREE" if L.overlaps(R) else "REFUTED"
-    if not (L.imag.is_zero() and R.imag.is_zero()):
-        return None
+    if not (L.imag.contains(0) and R.imag.contains(0)):
+        return None  # the sides are real-valued; a ball off the real axis decides nothing
     a, b = L.real, R.real
     holds = {"<=": a <= b, "<": a < b, ">=": a >= b, ">": a > b}[relation]
     fails = {"<=": a > b, "<": a >= b, ">=": a < b, ">": a <= b}[relation]
