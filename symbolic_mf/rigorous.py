@@ -639,15 +639,17 @@ def _expect_2d(node, bits):
     for ku, kv, k0 in coeffs:
         if k0 != 0 or (ku != 0 and kv != 0):
             raise Unsupported("kinks off the axes u = 0, v = 0")
-    P = (1 - 2 * c * _Y + _Y ** 2) / (1 - c ** 2)
     total = acb(0)
     for sigma in (1, -1):
         for s in (1, -1):
             tau = s * _Y
+            # 1 - 2c tau + tau^2 written as (1 - y)^2 + 2y(1 - s c): near |c| = 1 and y = 1 the
+            # expanded form is a cancellation that a ball cannot resolve (it then contains 0, the
+            # branch point of the power, and acb.integral subdivides without end)
+            Pt = ((1 - _Y) ** 2 + 2 * _Y * (1 - s * c)) / (1 - c ** 2)
             for U, V in ((sigma, sigma * tau), (sigma * tau, sigma)):
                 lif = lifted.xreplace({u_: U, v_: V})
                 forms = [sp.expand(ku * U + kv * V) for ku, kv, _ in coeffs]
-                Pt = P.xreplace({_Y: tau})
                 total += _piece(lif, ws, forms, Pt ** (-(d / 2 + 1)), sp.Integer(1), bits)
     K = sp.Integer(2) ** (d / 2) * sp.gamma(d / 2 + 1) / (2 * sp.pi * sp.sqrt(1 - c ** 2))
     return _compile(K, None)(None, False) * total
