@@ -89,6 +89,7 @@ __all__ = [
     "forward_eigenvalues",
     "forward_eigenvalue_limits",
     "symmetry_breaking_alpha",
+    "gradient_explosion_rate_eps",
 ]
 
 c_ = sp.Symbol("c", real=True)
@@ -445,7 +446,7 @@ def backward_operator_monte_carlo(phi, B, samples: int = 20000, seed: int = 0):
 
 
 def simulate_gradient_growth(phi, B: int, width: int = 1000, depth: int = 50, seed: int = 0,
-                             sigma_w: float = 1.0, skip: int = 10):
+                             sigma_w: float = 1.0, skip: int = 10, eps: float = 0.0):
     r"""Finite-width experiment: deep BN network, exact BN backprop; per-layer squared-gradient growth.
 
     Forward :math:`h^l = x^{l-1}W^l`, :math:`x^l = \phi(\mathcal N(h^l))` per neuron;
@@ -453,6 +454,8 @@ def simulate_gradient_growth(phi, B: int, width: int = 1000, depth: int = 50, se
     exact BN Jacobian.  Returns ``(rate, norms)``: the geometric-mean ratio
     :math:`\|\delta h^{l-1}\|^2/\|\delta h^l\|^2` over layers away from both
     ends (``skip`` at each), and the list of :math:`\|\delta h^l\|^2`.
+    ``eps > 0`` uses :math:`\sqrt B\,Gh/\sqrt{\|Gh\|^2 + B\epsilon}` (variance + eps),
+    whose Jacobian :math:`\frac{\sqrt B}{\rho}(G - gg^T/\rho^2)` has the same form in :math:`\hat y = g/\rho`.
 
     >>> from symbolic_mf.activations import identity
     >>> rate, _ = simulate_gradient_growth(identity(), 6, width=200, depth=20, skip=5)
@@ -469,7 +472,7 @@ def simulate_gradient_growth(phi, B: int, width: int = 1000, depth: int = 50, se
         W = rng.standard_normal((N, N)) * (sigma_w / np.sqrt(N))
         h = x @ W
         g = h - h.mean(0, keepdims=True)
-        r = np.linalg.norm(g, axis=0, keepdims=True)
+        r = np.sqrt((g ** 2).sum(0, keepdims=True) + B * eps)     # BN with eps: sqrt(B) g / sqrt(|g|^2 + B eps)
         yh = g / r
         y = np.sqrt(B) * yh
         x = f(y)
@@ -482,7 +485,7 @@ def simulate_gradient_growth(phi, B: int, width: int = 1000, depth: int = 50, se
         v = delta * D
         # J^T v per neuron (column): sqrt(B)/r (G v - yh (yh . v)); G v = v - mean(v)
         Gv = v - v.mean(0, keepdims=True)
-        dh = np.sqrt(B) / r * (Gv - yh * (yh * v).sum(0, keepdims=True))
+        dh = np.sqrt(B) / r * (Gv - yh * (yh * v).sum(0, keepdims=True))   # yh = g/r: exact for eps >= 0 too
         norms.append(float((dh ** 2).sum()))
         delta = dh @ Ws[l].T
     norms = norms[::-1]  # norms[l] = ||dh^l||^2, l = 0..depth-1
@@ -889,3 +892,102 @@ def symmetry_breaking_alpha(B, a=1, b=0, dps: int = 30, bracket=(sp.Rational(1, 
         root = mp.findroot(g, (root, root * (1 + mp.mpf(10) ** (-dps // 2))), solver="secant")   # polish
     with mp.workdps(dps):
         return +root
+
+
+
+# ---------------------------------------------------------------------------
+# eps > 0: BN(h) = sqrt(B) G h / sqrt(|Gh|^2 + B eps) breaks scale invariance
+
+
+def _chi2_expect(f, n):
+    r""":math:`\mathbb E f(u)`, :math:`u\sim\chi^2_n` (mpmath quadrature at ambient precision)."""
+    n = mp.mpf(n)
+    c = 1 / (2 ** (n / 2) * mp.gamma(n / 2))
+    return c * mp.quad(lambda u: f(u) * u ** (n / 2 - 1) * mp.exp(-u / 2), [0, n / 4, n, 4 * n, mp.inf])
+
+
+def gradient_explosion_rate_eps(phi, B, eps, sigma_w2=1, dps: int = 20):
+    r""":math:`\lambda_G` with :math:`\epsilon > 0` for homogeneous :math:`\phi` of degree :math:`\alpha > 1/2`.
+
+    Derivation.  At a BSB1 pre-activation covariance with :math:`G\Sigma G = \mu G`,
+    :math:`g = Gh = \sqrt\mu\,r\,\hat y` with :math:`r^2\sim\chi^2_n` independent of the
+    uniform direction :math:`\hat y`, and the BN output is :math:`\kappa\,\sqrt n\,t`
+    with the *radial shrink factor* :math:`\kappa^2 = r^2/(r^2+\beta)`,
+    :math:`\beta = B\epsilon/\mu`: the :math:`\epsilon = 0` output times a scalar
+    independent of the direction.  Homogeneity then gives
+
+    * forward: :math:`V_\epsilon = \mathbb E[\kappa^{2\alpha}]\,V_0`, so :math:`c^*` is
+      unchanged and the fixed point is the root of
+      :math:`\epsilon/\sigma_w^2 = \beta\,\mu_0\,\mathbb E_\beta[\kappa^{2\alpha}]/B`
+      (:math:`\mu_0 = q^*(1-c^*)` at :math:`\epsilon = 0`); it exists only while
+      :math:`\epsilon/\sigma_w^2` is below the supremum of the right side (for ReLU
+      :math:`\mu_0 n/B`, reached as :math:`\beta\to\infty`); above it the signal dies;
+    * backward: the BN Jacobian is :math:`\frac{\sqrt B}{\rho}(G - \kappa^2\hat y\hat y^T)`,
+      :math:`\rho^2 = \|g\|^2 + B\epsilon`, :math:`D(\kappa) = \kappa^{\alpha-1}D(1)`, and the
+      trace of :math:`T(G) = \lambda G` gives
+
+    .. math::
+
+       \lambda_G(\epsilon) = \frac{B}{n\,\mu_0\,\mathbb E[\kappa^{2\alpha}]}\;
+       \mathbb E_r\!\left[\frac{\kappa^{2\alpha-2}}{r^2+\beta}\big(A - (2\kappa^2-\kappa^4)\,C\big)\right],
+
+    :math:`A = \mathbb E\,\mathrm{tr}(DGDG) = (n^2\mathbb Ed_1^2 + n\mathbb Ed_1d_2)/B`,
+    :math:`C = \mathbb E\,\hat y^TDGD\hat y = \tfrac{n^2}{B}(\mathbb Ed_1^2t_1^2 - \mathbb Ed_1t_1d_2t_2)`
+    (sphere integrals at :math:`\epsilon = 0`).  It depends on :math:`\epsilon` and
+    :math:`\sigma_w` only through :math:`\epsilon/\sigma_w^2`, and at :math:`\epsilon = 0`
+    reduces to :func:`gradient_explosion_rate` (:math:`\mathbb E[1/r^2] = 1/(n-2)`).
+
+    Returns ``{"lambda_G", "beta", "mu"}`` (``mu``: pre-activation :math:`\mu` at the fixed point).
+
+    >>> from symbolic_mf.activations import relu
+    >>> r = gradient_explosion_rate_eps(relu(), 8, mp.mpf("1e-30"), dps=15)
+    >>> print(mp.nstr(r["lambda_G"], 10))                 # eps -> 0: lambda_G(8) of ReLU
+    1.788189977
+    >>> print(mp.nstr(gradient_explosion_rate_eps(relu(), 8, 0.2, dps=15)["lambda_G"], 10))
+    1.557640328
+    """
+    phi = get_activation(phi)
+    fam = _family(phi)
+    if fam is None or not fam[0].is_number or not fam[0] > sp.S.Half:
+        raise DomainError("phi", phi, "a homogeneous activation of degree alpha > 1/2")
+    B = _sph.check_batch_size(B)
+    with mp.workdps(dps + 10):
+        eps, sw2 = mp.mpf(eps), mp.mpf(sigma_w2)
+        if not eps > 0 or not sw2 > 0:
+            raise DomainError("eps", eps, "eps > 0 and sigma_w2 > 0 (eps = 0: gradient_explosion_rate)")
+        alpha, a, b = (mp.mpf(sp.N(v, mp.dps)) for v in fam)
+        n = B - 1
+        f = lambda y: a * y ** alpha if y > 0 else (-b * (-y) ** alpha if y < 0 else mp.zero)
+        d = lambda y: alpha * (a * y ** (alpha - 1) if y > 0 else (b * (-y) ** (alpha - 1) if y < 0 else mp.zero))
+        q0 = _sph.expect_one(lambda y: f(y) ** 2, B)
+        mu0 = q0 - _sph.expect_two_homogeneous(lambda u, v: f(u) * f(v), B, 2 * alpha)
+        Ed2 = _sph.expect_one(lambda y: d(y) ** 2, B)
+        Ed2t2 = _sph.expect_one(lambda y: d(y) ** 2 * y * y, B) / n
+        Ed1d2 = _sph.expect_two_homogeneous(lambda u, v: d(u) * d(v), B, 2 * alpha - 2)
+        Ee1e2 = _sph.expect_two_homogeneous(lambda u, v: d(u) * d(v) * u * v, B, 2 * alpha) / n
+        A = (n * n * Ed2 + n * Ed1d2) / B
+        C = mp.mpf(n * n) / B * (Ed2t2 - Ee1e2)
+        k2a = lambda beta: _chi2_expect(lambda u: (u / (u + beta)) ** alpha, n)
+        target = eps / sw2
+        lhs = lambda lb: lb + mp.log(mu0 * k2a(mp.exp(lb)) / B) - mp.log(target)   # relative: eps may be tiny
+        # bracket in log beta: the right side increases from 0 (beta -> 0)
+        lo, hi = mp.log(target * B / mu0) - 5, None
+        for k in range(60):
+            v = lo + 2 * (k + 1)
+            if lhs(v) > 0:
+                hi = v
+                break
+        if hi is None:
+            raise DomainError("eps", eps, "eps/sigma_w^2 below the largest value with a non-zero BSB1 fixed point",
+                              "the signal mu -> 0: BN divides by sqrt(eps) and the layer is effectively linear")
+        lb = mp.findroot(lhs, (hi - 2, hi), solver="anderson")
+        beta = mp.exp(lb)
+
+        def integrand(u):
+            k2 = u / (u + beta)
+            return k2 ** (alpha - 1) / (u + beta) * (A - (2 * k2 - k2 * k2) * C)
+
+        lam = B / (n * mu0 * k2a(beta)) * _chi2_expect(integrand, n)
+        out = {"lambda_G": lam, "beta": beta, "mu": B * eps / beta}
+    with mp.workdps(dps):
+        return {k: +v for k, v in out.items()}
