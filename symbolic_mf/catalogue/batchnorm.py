@@ -4,10 +4,12 @@ Every right side here is produced by an engine of :mod:`symbolic_mf.batchnorm`
 (Laplace, spherical, Gegenbauer), derived lazily on first use; every left
 side is computed by an independent route: a one-dimensional integral, an
 integral over the sphere :math:`S^{B-2}` in polar coordinates, or direct
-quadrature.  None of the formulas is typed in from the paper: the text
-of the paper available to us held its abstract and introduction only, so
-the printed equations could not be compared symbol by symbol (see
-docs/derivations/batchnorm.md for what was checked instead).
+quadrature.  None of the formulas is typed in from the paper.  An earlier
+version of the paper (OpenReview submission) was later found with its
+equations; docs/derivations/batchnorm.md, section 9, compares its printed
+formulas with these identities and lists the misprints (Thm 6: v* for
+u* = q*(1-c*); Thm 9: sign of an exponent; Thm 3: a missing inverse;
+Eq. 9: sigma^2 for sigma and 1/N for 1/B).
 """
 
 from __future__ import annotations
@@ -287,7 +289,9 @@ def register(reg):
         numeric={"lhs": _forward_sphere("lambda_M")},
         extra_points=[{"alpha": 1, "b": 0, "B": 5}, {"alpha": 1, "b": 1, "B": 6}],
         notes="lhs: Gaussian score function + conditional moments on S^{B-2} (spherical engine); "
-              "rhs: derivative of the Laplace integral at Sigma*, Beta function at B+2.",
+              "rhs: derivative of the Laplace integral at Sigma*, Beta function at B+2. Misprint: the earlier "
+              "(OpenReview) version's Thm 6 divides by v* (the 11^T coefficient of Sigma*); it must be "
+              "u* = q*(1-c*) = (K(1)-K(rho))-proportional, else ReLU B = 8 gives 1.6147 instead of 0.53861.",
     ))
     add(Identity(
         "bn.forward-lambda-l",
