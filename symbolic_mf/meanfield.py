@@ -55,6 +55,7 @@ __all__ = [
     "Moments",
     "moments",
     "erf_kernel",
+    "erf_critical_line",
     "length_map",
     "length_map_slope",
     "q_star",
@@ -149,6 +150,27 @@ def erf_kernel():
     if K.has(sp.Integral) or K.has(sp.Piecewise):
         K = 2 / sp.pi * sp.asin(S)  # pragma: no cover - SymPy version fallback, checked in tests
     return K, q, c
+
+
+@functools.lru_cache(maxsize=1)
+def erf_critical_line():
+    r"""The order-to-chaos line of erf, parametrised by :math:`q^*` (SymPy, from :func:`erf_kernel`).
+
+    :math:`\mathbb E[\operatorname{erf}(\sqrt q z)^2] = K(q, 1)` and
+    :math:`\mathbb E[\operatorname{erf}'(\sqrt q z)^2] = q^{-1}\partial_cK(q, 1)`
+    (Price); χ₁ = 1 gives :math:`\sigma_w^2 = 1/\mathbb E[\operatorname{erf}'^2]`
+    and the length fixed point gives :math:`\sigma_b^2 = q - \sigma_w^2\,\mathbb E[\operatorname{erf}^2]`.
+    Returns ``(sigma_w2, sigma_b2, q)``.
+
+    >>> sw2, sb2, q = erf_critical_line()
+    >>> sw2, sb2
+    (pi*sqrt(4*q + 1)/4, q - sqrt(4*q + 1)*asin(2*q/(2*q + 1))/2)
+    """
+    K, q, c = erf_kernel()
+    E2 = sp.simplify(K.subs(c, 1))
+    Ed = sp.simplify(sp.diff(K, c).subs(c, 1) / q)
+    sw2 = sp.simplify(1 / Ed)
+    return sw2, sp.simplify(q - sw2 * E2), q
 
 
 # ---------------------------------------------------------------------------
