@@ -280,7 +280,9 @@ def symmetric_stability_closed_form(n=None):
       :math:`\beta = \tfrac12(\kappa - \rho\kappa')(1 - 2/n) - \kappa'/n`, and 0;
     * constant off-diagonal (killed by the centring) and scale (normalised away): 0.
 
-    Returns ``(lambda_1, lambda_3)``.
+    Returns ``(lambda_1, lambda_3)``.  As :math:`n\to\infty` (SymPy series in :math:`1/n`):
+    :math:`\lambda_1 = 1 - \frac{\pi^2/2 - 3\pi/2 + 1}{(\pi-1)^2\,n} + O(n^{-2})` (about
+    :math:`1 - 0.267/n`) and :math:`\lambda_3 \to \pi/(2(\pi-1))`: stable at every n, ever more weakly.
 
     >>> l1, l3 = symmetric_stability_closed_form(4); round(float(l1), 4), round(float(l3), 4)
     (0.8764, 0.6291)
