@@ -169,8 +169,6 @@ def _V_bn_fourier_numpy(phi, S, i, j):
     import numpy as np
     from scipy import integrate
 
-    from ..numeric import MPMATH_FUNCTIONS  # noqa: F401  (same kernel expression, NumPy printer)
-
     import warnings
 
     K = _kernel_for(phi, i == j)
