@@ -944,7 +944,7 @@ def gradient_explosion_rate_eps(phi, B, eps, sigma_w2=1, dps: int = 20):
     >>> print(mp.nstr(r["lambda_G"], 10))                 # eps -> 0: lambda_G(8) of ReLU
     1.788189977
     >>> print(mp.nstr(gradient_explosion_rate_eps(relu(), 8, 0.2, dps=15)["lambda_G"], 10))
-    1.557640328
+    1.478305886
     """
     phi = get_activation(phi)
     fam = _family(phi)
