@@ -88,14 +88,22 @@ def _activation(phi) -> Activation:
 
 
 def _mp(v, name):
+    """An mpf from a number, a decimal string ("1.2" is read exactly) or a SymPy number.
+
+    Strings and SymPy numbers are converted at 60 digits above the ambient
+    precision, so a value like "1.2" keeps its digits when a caller later
+    raises the working precision.
+    """
     try:
-        if isinstance(v, sp.Basic):
-            if not v.is_number:
-                raise TypeError
-            return mp.mpf(sp.N(v, mp.dps + 5))
-        if isinstance(v, str):
-            return mp.mpf(sp.N(sp.Rational(v) if "/" in v else sp.sympify(v), mp.dps + 5))
-        return mp.mpf(v)
+        with mp.workdps(mp.dps + 60):
+            if isinstance(v, sp.Basic):
+                if not v.is_number:
+                    raise TypeError
+                return mp.mpf(sp.N(v, mp.dps))
+            if isinstance(v, str):
+                r = sp.Rational(v.strip())
+                return mp.mpf(r.p) / r.q
+            return mp.mpf(v)
     except (TypeError, ValueError, sp.SympifyError):
         raise DomainError(name, v, "a real number")
 
@@ -467,6 +475,8 @@ def q_star(phi, sigma_w, sigma_b, dps: int = 30, q0=1):
                     q = qn
                     break
                 q = qn
+                if sb == 0 and q < mp.mpf(10) ** (-dps - 5):
+                    return mp.zero  # flowing into the fixed point q* = 0
         if q == 0 or (sb == 0 and q < mp.mpf(10) ** (-dps)):
             return mp.zero
         Vp = lambda q: sw ** 2 * m.slope(q)

@@ -106,7 +106,7 @@ def _relu_one_minus_J(eps):
 
 
 def iterate(phi, depth: int, sigma_w=1, sigma_v=1, sigma_b=0, sigma_a=0, p0=1, e0=None, variant: str = "full",
-            dps: int = 30, record: Optional[Sequence[int]] = None) -> ResidualTrajectory:
+            dps: int = 30, record: Optional[Sequence[int]] = None, mom=None) -> ResidualTrajectory:
     r"""Iterate the forward and backward mean-field recursions for ``depth`` layers.
 
     ``p0`` is the input length :math:`p^0`; ``e0`` (optional) the input
@@ -117,6 +117,8 @@ def iterate(phi, depth: int, sigma_w=1, sigma_v=1, sigma_b=0, sigma_a=0, p0=1, e
     homogeneous activations :math:`1 - e^l` is propagated directly
     (:math:`\varepsilon^l p^l = \varepsilon^{l-1}p^{l-1} + \Delta(1-J(1-\varepsilon))`
     plus bias terms), so correlations within :math:`10^{-40}` of 1 keep their digits.
+    ``mom`` overrides the moment provider (e.g. the double-precision
+    Gauss-Hermite one of :mod:`symbolic_mf.simulation`).
 
     >>> from symbolic_mf.activations import erf
     >>> r = iterate(erf(), 3, sigma_w=1, e0=0.5, variant="reduced", dps=20)
@@ -128,7 +130,7 @@ def iterate(phi, depth: int, sigma_w=1, sigma_v=1, sigma_b=0, sigma_a=0, p0=1, e
     if not isinstance(depth, int) or depth < 0:
         raise DomainError("depth", depth, "an integer >= 0")
     phi = _activation(phi)
-    mom = moments(phi, dps)
+    mom = moments(phi, dps) if mom is None else mom
     with mp.workdps(dps + GUARD):
         sw, sv, sb, sa = (_mp(v, n) for v, n in ((sigma_w, "sigma_w"), (sigma_v, "sigma_v"),
                                                  (sigma_b, "sigma_b"), (sigma_a, "sigma_a")))
