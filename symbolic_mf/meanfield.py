@@ -891,15 +891,13 @@ def approach_power_law(phi):
 
 
 def _theta_minus_sin(th):
-    """theta - sin(theta) without cancellation for small theta."""
-    if th > mp.mpf(1) / 8:
-        return th - mp.sin(th)
-    t2, term, total, k = th * th, th ** 3 / 6, mp.zero, 1
-    while abs(term) > mp.eps * abs(total) or k == 1:
-        total += term
-        term *= -t2 / ((2 * k + 2) * (2 * k + 3))
-        k += 1
-    return total
+    """theta - sin(theta) without cancellation: the ~2 log2(1/theta) bits lost are added as guard bits."""
+    if th == 0:
+        return mp.zero
+    extra = max(0, -2 * mp.mag(th)) + 16
+    with mp.workprec(mp.prec + extra):
+        r = th - mp.sin(th)
+    return +r
 
 
 def iterate_correlation(phi, sigma_w, sigma_b, c0, depth: int, q=None, dps: int = 30, one_minus: bool = False):
