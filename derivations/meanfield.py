@@ -1,12 +1,13 @@
 """Mean-field dynamics, derived and checked: writes docs/derivations/meanfield.md (+ docs/figures/mf_*.png).
 
-Run from the repository root:  PYTHONPATH=$PWD python derivations/meanfield.py  [--quick]
+Run from the repository root:  PYTHONPATH=$PWD python derivations/meanfield.py  [--quick] [--depth N] [--width N]
 
 Feed-forward edge of chaos (Poole et al. 2016; Schoenholz et al. 2017) and
 residual networks (Yang & Schoenholz 2017).  Every formula below is produced
 by symbolic_mf.meanfield / symbolic_mf.residual (SymPy) from the kernel
 engine's closed forms; every number is recomputed on each run.  --quick
-iterates 10^4 instead of 10^6 layers and simulates width 300.
+iterates 10^4 instead of 10^6 layers and simulates width 300; --depth and
+--width set them explicitly.
 """
 
 from __future__ import annotations
@@ -26,15 +27,20 @@ from symbolic_mf.activations import erf, relu, rho_alpha, tanh  # noqa: E402
 from symbolic_mf.meanfield import (approach_power_law, critical_expansion, critical_line_closed_form,  # noqa: E402
                                    critical_sigma_w, erf_critical_line, erf_kernel, fixed_point,
                                    iterate_correlation, moments)
-from symbolic_mf.residual import asymptotics, fit_exponent, iterate, local_slopes, optimal_scaling  # noqa: E402
+from symbolic_mf.residual import (asymptotics, exponent_checks, fit_exponent, iterate, local_slopes,  # noqa: E402
+                                  optimal_scaling)
 from symbolic_mf.simulation import compare_feedforward, compare_residual  # noqa: E402
 from symbolic_mf.verify import agreement_digits  # noqa: E402
 
 QUICK = "--quick" in sys.argv
 OUT = os.path.join(ROOT, "docs", "derivations", "meanfield.md")
 FIG = os.path.join(ROOT, "docs", "figures")
-DEPTH = 10 ** 4 if QUICK else 10 ** 6
-WIDTH = 300 if QUICK else 1000
+def _arg(name, default):
+    return int(float(sys.argv[sys.argv.index(name) + 1])) if name in sys.argv else default
+
+
+DEPTH = _arg("--depth", 10 ** 4 if QUICK else 10 ** 6)
+WIDTH = _arg("--width", 300 if QUICK else 1000)
 lines = []
 w = lines.append
 
@@ -76,11 +82,11 @@ def main():
       "xi_q = -1/log V'(q*), xi_c = -1/log C'(c*), xi_grad = -1/log chi1 (negative: growth length).\n")
     w("Each row is computed at 30 digits and again at 40; *digits* is the smallest agreement over the row "
       "(identity ids: `mf.erf-kernel`, `mf.chi1-erf`, `mf.chi1-homogeneous`). The chaotic tanh row (sigma_w = 1.5 > 1.3956, the critical value at sigma_b = 0.3) needs c* from "
-      "a two-dimensional trapezoidal rule (no closed kernel), so it is computed at 20 and 30 digits.\n")
+      "a two-dimensional trapezoidal rule (no closed kernel), so it is computed at 15 and 25 digits.\n")
     w("| phi | sigma_w | sigma_b | q* | c* | chi1 | xi_q | xi_c | digits | route |")
     w("|---|---|---|---|---|---|---|---|---|---|")
     cases = [(relu(), "1.2", "0.3", 30), (rho_alpha(sp.Rational(3, 4)), "1.3", "0.2", 30), (erf(), "2", "0.5", 30),
-             (erf(), "1", "0.1", 30), (tanh(), "1.2", "0.3", 30), (tanh(), "1.5", "0.3", 20)]
+             (erf(), "1", "0.1", 30), (tanh(), "1.2", "0.3", 30), (tanh(), "1.5", "0.3", 15)]
     for phi, sw, sb, dps in cases:
         t = time.time()
         log(f"fixed point {phi.name} {sw} {sb}")
@@ -200,46 +206,13 @@ def main():
       "correction exponent:\n")
     w("| law | derived | slope L/2 -> L | extrapolated | digits agreed | time |")
     w("|---|---|---|---|---|---|")
-    rec = checkpoints(DEPTH)
-    traj = {}
-
-    def row(name, derived, xs, ys, corr):
-        sl = local_slopes(xs[-2:], ys[-2:])[0]
-        ex_ = fit_exponent(xs[-3:], ys[-3:], correction=corr)
-        dg = agreement_digits(ex_, mp.mpf(derived))
-        return f"| {name} | {mp.nstr(mp.mpf(derived), 10)} | {mp.nstr(sl, 10)} | {mp.nstr(ex_, 10)} | {dg:.1f} |"
-
-    t = time.time()
-    r = iterate(rho_alpha(sp.Rational(3, 4)), DEPTH, dps=20, record=rec)
-    traj["rho_3/4"] = r
-    dt = time.time() - t
-    w(row("alpha=3/4: p^l ~ l^k", sp.N(a34["p_exponent"], 25), r.layers, r.p, 1) + f" {dt:.0f} s |")
-    w(row("alpha=3/4: chi^0/chi^l ~ l^k", sp.N(a34["chi_exponent"], 25), r.layers, [mp.exp(v) for v in r.log_chi], 1)
-      + " |")
-    t = time.time()
-    r = iterate(relu(), DEPTH, e0=0.5, dps=20, record=rec)
-    traj["relu"] = r
-    dt = time.time() - t
-    w(row("ReLU: 1 - e^l ~ l^-k", -2, r.layers, r.one_minus_e, 1) + f" {dt:.0f} s |")
-    Cr = mp.mpf(sp.N(ar["e_constant"], 25))
-    t = time.time()
-    r = iterate(erf(), DEPTH, e0=0.5, variant="reduced", dps=20, record=rec)
-    traj["erf"] = r
-    dt = time.time() - t
-    w(row("erf reduced: e^l ~ l^-k", -(1 - 2 / mp.pi), r.layers, r.e, 0.5) + f" {dt:.0f} s |")
-    w(row("erf reduced: p^l ~ l^k", 1, r.layers, r.p, 0.5) + " |")
-    # log chi ~ D sqrt(l): slope of log chi against sqrt(l), corrections ~ l^-1/2
-    sq = [mp.sqrt(l) for l in r.layers[-3:]]
-    s1 = (r.log_chi[-2] - r.log_chi[-3]) / (sq[1] - sq[0])
-    s2 = (r.log_chi[-1] - r.log_chi[-2]) / (sq[2] - sq[1])
-    rr = mp.sqrt(mp.mpf(r.layers[-3]) / r.layers[-2])
-    D = (s2 - rr * s1) / (1 - rr)
-    Dd = mp.mpf(sp.N(ae["log_chi_sqrt"].subs(sp.Symbol("sigma_w", positive=True), 1), 25))
-    w(f"| erf reduced: log chi ~ D sqrt(l) | {mp.nstr(Dd, 10)} | {mp.nstr(s2, 10)} | {mp.nstr(D, 10)} | "
-      f"{agreement_digits(D, Dd):.1f} | |")
-    rl = traj["relu"]
-    w(f"\nReLU constant: l^2 (1 - e^l) at l = {rl.layers[-1]}: {mp.nstr(rl.one_minus_e[-1] * rl.layers[-1] ** 2, 10)}"
-      f" (derived 81 pi^2/2 = {mp.nstr(Cr, 10)}).\n")
+    for name, dv, sl, ex_, dg, secs in exponent_checks(DEPTH, 20):
+        w(f"| {name} | {mp.nstr(dv, 10)} | {mp.nstr(sl, 10)} | {mp.nstr(ex_, 10)} | {dg:.1f} | {secs:.0f} s |")
+    w("\n(`python bench/meanfield_asymptotics.py 1000000` prints the same table at 10^6 layers.)\n")
+    rec = checkpoints(min(DEPTH, 2 * 10 ** 4))
+    traj = {"rho_3/4": iterate(rho_alpha(sp.Rational(3, 4)), rec[-1], dps=15, record=rec),
+            "relu": iterate(relu(), rec[-1], e0=0.5, dps=15, record=rec),
+            "erf": iterate(erf(), rec[-1], e0=0.5, variant="reduced", dps=15, record=rec)}
 
     # correlation rate for alpha = 3/4 (e* numeric)
     m34 = moments(rho_alpha(sp.Rational(3, 4)), 30)

@@ -200,14 +200,20 @@ def _trapezoid(f, dps, h0=mp.mpf(1) / 2, grow=0):
         new = sum(f(k * h) * mp.exp(-(k * h) ** 2 / 2) for k in range(-n + (n % 2 == 0), n + 1, 2))
         total += new
         cur = total * h * norm
-        if abs(cur - prev) <= tol * (1 + abs(cur)):
+        # the error of the trapezoidal rule for analytic integrands squares when h halves, so once the
+        # change is below sqrt(tol) the new sum is good to ~tol (two-precision runs confirm it)
+        if abs(cur - prev) <= mp.sqrt(tol) * mp.mpf(10) ** -3 * (1 + abs(cur)):
             return cur
         prev = cur
     raise DomainError("phi", "integrand", "an analytic activation (the trapezoidal rule did not converge)")
 
 
-def _trapezoid2(F, dps):
-    """E[F(z1, z2)] over two independent standard normals; product trapezoidal rule, halving h."""
+def _trapezoid2(F, dps, even=False):
+    """E[F(z1, z2)] over two independent standard normals; product trapezoidal rule, halving h.
+
+    ``even``: F(-z1, -z2) = F(z1, z2) (true for products of two odd or two even functions), so
+    only the half plane z1 >= 0 is summed.
+    """
     Z = mp.sqrt(2 * (dps + GUARD) * mp.log(10))
     norm = 1 / (2 * mp.pi)
     tol = mp.mpf(10) ** (-(dps + GUARD // 2))
@@ -218,18 +224,18 @@ def _trapezoid2(F, dps):
         zs = [k * h for k in range(-n, n + 1)]
         ws = [mp.exp(-zz * zz / 2) for zz in zs]
         total = mp.zero
-        for z1, w1 in zip(zs, ws):
-            if w1 < tol * 1e-3:
+        for i, (z1, w1) in enumerate(zip(zs, ws)):
+            if w1 < tol * 1e-3 or (even and z1 < 0):
                 continue
             row = mp.zero
             for z2, w2 in zip(zs, ws):
                 if w1 * w2 < tol * 1e-3:
                     continue
                 row += w2 * F(z1, z2)
-            total += w1 * row
+            total += (2 if even and z1 > 0 else 1) * w1 * row
         cur = total * h * h * norm
-        if prev is not None and abs(cur - prev) <= tol * (1 + abs(cur)):
-            return cur
+        if prev is not None and abs(cur - prev) <= mp.sqrt(tol) * mp.mpf(10) ** -3 * (1 + abs(cur)):
+            return cur  # error squares under halving (see _trapezoid)
         prev = cur
         h /= 2
     raise DomainError("phi", "integrand", "an analytic activation (the 2-D trapezoidal rule did not converge)")
@@ -275,6 +281,8 @@ class Moments:
             self.route = "trapezoidal rule (analytic activation)"
             d1 = sp.diff(self.phi.expr, x)
             d2 = sp.diff(d1, x)
+            e = self.phi.expr
+            self._parity = 1 if sp.simplify(e.subs(x, -x) + e) == 0 else (2 if sp.simplify(e.subs(x, -x) - e) == 0 else 0)
             self._f = sp.lambdify(x, self.phi.expr, "mpmath")
             self._d1 = sp.lambdify(x, d1, "mpmath")
             self._d2 = sp.lambdify(x, d2, "mpmath")
@@ -364,7 +372,8 @@ class Moments:
             if self.route.startswith("erf"):
                 return 2 / mp.pi * mp.asin(2 * q * c / (1 + 2 * q))
             s, r = mp.sqrt(q), mp.sqrt((1 - c) * (1 + c))
-            return _trapezoid2(lambda z1, z2: self._f(s * z1) * self._f(s * (c * z1 + r * z2)), self.dps)
+            return _trapezoid2(lambda z1, z2: self._f(s * z1) * self._f(s * (c * z1 + r * z2)), self.dps,
+                               even=self._parity != 0)
 
     def dkernel(self, q, c):
         q, c = self._q(q), mp.mpf(c)
@@ -380,7 +389,8 @@ class Moments:
             if self.route.startswith("erf"):
                 return 4 / (mp.pi * mp.sqrt((1 + 2 * q) ** 2 - 4 * q * q * c * c))
             s, r = mp.sqrt(q), mp.sqrt((1 - c) * (1 + c))
-            return _trapezoid2(lambda z1, z2: self._d1(s * z1) * self._d1(s * (c * z1 + r * z2)), self.dps)
+            return _trapezoid2(lambda z1, z2: self._d1(s * z1) * self._d1(s * (c * z1 + r * z2)), self.dps,
+                               even=self._parity != 0)
 
 
 _MOMENTS = {}
@@ -543,6 +553,9 @@ def c_star(phi, sigma_w, sigma_b, dps: int = 30, q=None):
         return mp.one
     m = moments(phi, dps)
     lo = moments(phi, 15)
+    if lo.route.startswith("trapezoidal"):  # locate in double precision (Gauss-Hermite), refine below
+        from .simulation import FloatMoments
+        lo = FloatMoments(_activation(phi))
     with mp.workdps(15):
         q15 = mp.mpf(qq)
         g = lambda c: (sw ** 2 * lo.kernel(q15, c) + sb ** 2) / q15 - c
