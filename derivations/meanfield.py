@@ -320,7 +320,9 @@ def main():
                 ax.plot([a for a, _ in pts], [b for _, b in pts], label=name)
         ax.axvline(2 ** 0.5, color="k", ls=":", label="relu (sigma_w^2 = 2)")
         ax.set_xlabel("sigma_w"); ax.set_ylabel("sigma_b"); ax.set_title("order-to-chaos line chi1 = 1")
-        ax.text(0.95, 1.3, "ordered"); ax.text(2.2, 0.2, "chaotic"); ax.legend()
+        ax.text(0.05, 0.55, "ordered", transform=ax.transAxes)
+        ax.text(0.8, 0.1, "chaotic", transform=ax.transAxes)
+        ax.legend(loc="upper left", fontsize=8)
         p = os.path.join(FIG, "mf_phase_diagram.png"); fig.tight_layout(); fig.savefig(p, dpi=110); paths.append(p)
         plt.close(fig)
 
