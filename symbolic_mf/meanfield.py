@@ -88,14 +88,22 @@ def _activation(phi) -> Activation:
 
 
 def _mp(v, name):
+    """An mpf from a number, a decimal string ("1.2" is read exactly) or a SymPy number.
+
+    Strings and SymPy numbers are converted at 60 digits above the ambient
+    precision, so a value like "1.2" keeps its digits when a caller later
+    raises the working precision.
+    """
     try:
-        if isinstance(v, sp.Basic):
-            if not v.is_number:
-                raise TypeError
-            return mp.mpf(sp.N(v, mp.dps + 5))
-        if isinstance(v, str):
-            return mp.mpf(sp.N(sp.Rational(v) if "/" in v else sp.sympify(v), mp.dps + 5))
-        return mp.mpf(v)
+        with mp.workdps(mp.dps + 60):
+            if isinstance(v, sp.Basic):
+                if not v.is_number:
+                    raise TypeError
+                return mp.mpf(sp.N(v, mp.dps))
+            if isinstance(v, str):
+                r = sp.Rational(v.strip())
+                return mp.mpf(r.p) / r.q
+            return mp.mpf(v)
     except (TypeError, ValueError, sp.SympifyError):
         raise DomainError(name, v, "a real number")
 
@@ -192,14 +200,20 @@ def _trapezoid(f, dps, h0=mp.mpf(1) / 2, grow=0):
         new = sum(f(k * h) * mp.exp(-(k * h) ** 2 / 2) for k in range(-n + (n % 2 == 0), n + 1, 2))
         total += new
         cur = total * h * norm
-        if abs(cur - prev) <= tol * (1 + abs(cur)):
+        # the error of the trapezoidal rule for analytic integrands squares when h halves, so once the
+        # change is below sqrt(tol) the new sum is good to ~tol (two-precision runs confirm it)
+        if abs(cur - prev) <= mp.sqrt(tol) * mp.mpf(10) ** -3 * (1 + abs(cur)):
             return cur
         prev = cur
     raise DomainError("phi", "integrand", "an analytic activation (the trapezoidal rule did not converge)")
 
 
-def _trapezoid2(F, dps):
-    """E[F(z1, z2)] over two independent standard normals; product trapezoidal rule, halving h."""
+def _trapezoid2(F, dps, even=False):
+    """E[F(z1, z2)] over two independent standard normals; product trapezoidal rule, halving h.
+
+    ``even``: F(-z1, -z2) = F(z1, z2) (true for products of two odd or two even functions), so
+    only the half plane z1 >= 0 is summed.
+    """
     Z = mp.sqrt(2 * (dps + GUARD) * mp.log(10))
     norm = 1 / (2 * mp.pi)
     tol = mp.mpf(10) ** (-(dps + GUARD // 2))
@@ -210,18 +224,18 @@ def _trapezoid2(F, dps):
         zs = [k * h for k in range(-n, n + 1)]
         ws = [mp.exp(-zz * zz / 2) for zz in zs]
         total = mp.zero
-        for z1, w1 in zip(zs, ws):
-            if w1 < tol * 1e-3:
+        for i, (z1, w1) in enumerate(zip(zs, ws)):
+            if w1 < tol * 1e-3 or (even and z1 < 0):
                 continue
             row = mp.zero
             for z2, w2 in zip(zs, ws):
                 if w1 * w2 < tol * 1e-3:
                     continue
                 row += w2 * F(z1, z2)
-            total += w1 * row
+            total += (2 if even and z1 > 0 else 1) * w1 * row
         cur = total * h * h * norm
-        if prev is not None and abs(cur - prev) <= tol * (1 + abs(cur)):
-            return cur
+        if prev is not None and abs(cur - prev) <= mp.sqrt(tol) * mp.mpf(10) ** -3 * (1 + abs(cur)):
+            return cur  # error squares under halving (see _trapezoid)
         prev = cur
         h /= 2
     raise DomainError("phi", "integrand", "an analytic activation (the 2-D trapezoidal rule did not converge)")
@@ -267,6 +281,8 @@ class Moments:
             self.route = "trapezoidal rule (analytic activation)"
             d1 = sp.diff(self.phi.expr, x)
             d2 = sp.diff(d1, x)
+            e = self.phi.expr
+            self._parity = 1 if sp.simplify(e.subs(x, -x) + e) == 0 else (2 if sp.simplify(e.subs(x, -x) - e) == 0 else 0)
             self._f = sp.lambdify(x, self.phi.expr, "mpmath")
             self._d1 = sp.lambdify(x, d1, "mpmath")
             self._d2 = sp.lambdify(x, d2, "mpmath")
@@ -356,7 +372,8 @@ class Moments:
             if self.route.startswith("erf"):
                 return 2 / mp.pi * mp.asin(2 * q * c / (1 + 2 * q))
             s, r = mp.sqrt(q), mp.sqrt((1 - c) * (1 + c))
-            return _trapezoid2(lambda z1, z2: self._f(s * z1) * self._f(s * (c * z1 + r * z2)), self.dps)
+            return _trapezoid2(lambda z1, z2: self._f(s * z1) * self._f(s * (c * z1 + r * z2)), self.dps,
+                               even=self._parity != 0)
 
     def dkernel(self, q, c):
         q, c = self._q(q), mp.mpf(c)
@@ -372,7 +389,8 @@ class Moments:
             if self.route.startswith("erf"):
                 return 4 / (mp.pi * mp.sqrt((1 + 2 * q) ** 2 - 4 * q * q * c * c))
             s, r = mp.sqrt(q), mp.sqrt((1 - c) * (1 + c))
-            return _trapezoid2(lambda z1, z2: self._d1(s * z1) * self._d1(s * (c * z1 + r * z2)), self.dps)
+            return _trapezoid2(lambda z1, z2: self._d1(s * z1) * self._d1(s * (c * z1 + r * z2)), self.dps,
+                               even=self._parity != 0)
 
 
 _MOMENTS = {}
@@ -467,6 +485,8 @@ def q_star(phi, sigma_w, sigma_b, dps: int = 30, q0=1):
                     q = qn
                     break
                 q = qn
+                if sb == 0 and q < mp.mpf(10) ** (-dps - 5):
+                    return mp.zero  # flowing into the fixed point q* = 0
         if q == 0 or (sb == 0 and q < mp.mpf(10) ** (-dps)):
             return mp.zero
         Vp = lambda q: sw ** 2 * m.slope(q)
@@ -533,6 +553,9 @@ def c_star(phi, sigma_w, sigma_b, dps: int = 30, q=None):
         return mp.one
     m = moments(phi, dps)
     lo = moments(phi, 15)
+    if lo.route.startswith("trapezoidal"):  # locate in double precision (Gauss-Hermite), refine below
+        from .simulation import FloatMoments
+        lo = FloatMoments(_activation(phi))
     with mp.workdps(15):
         q15 = mp.mpf(qq)
         g = lambda c: (sw ** 2 * lo.kernel(q15, c) + sb ** 2) / q15 - c
@@ -881,15 +904,13 @@ def approach_power_law(phi):
 
 
 def _theta_minus_sin(th):
-    """theta - sin(theta) without cancellation for small theta."""
-    if th > mp.mpf(1) / 8:
-        return th - mp.sin(th)
-    t2, term, total, k = th * th, th ** 3 / 6, mp.zero, 1
-    while abs(term) > mp.eps * abs(total) or k == 1:
-        total += term
-        term *= -t2 / ((2 * k + 2) * (2 * k + 3))
-        k += 1
-    return total
+    """theta - sin(theta) without cancellation: the ~2 log2(1/theta) bits lost are added as guard bits."""
+    if th == 0:
+        return mp.zero
+    extra = max(0, -2 * mp.mag(th)) + 16
+    with mp.workprec(mp.prec + extra):
+        r = th - mp.sin(th)
+    return +r
 
 
 def iterate_correlation(phi, sigma_w, sigma_b, c0, depth: int, q=None, dps: int = 30, one_minus: bool = False):

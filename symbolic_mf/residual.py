@@ -62,7 +62,7 @@ from .activations import Activation, HomogeneousActivation
 from .errors import DomainError
 from .meanfield import GUARD, _activation, _mp, moments
 
-__all__ = ["VARIANTS", "ResidualTrajectory", "iterate", "local_slopes", "asymptotics", "optimal_scaling",
+__all__ = ["VARIANTS", "ResidualTrajectory", "iterate", "local_slopes", "asymptotics", "optimal_scaling", "exponent_checks",
            "fit_exponent"]
 
 VARIANTS = ("full", "reduced", "reduced-mean")
@@ -106,7 +106,7 @@ def _relu_one_minus_J(eps):
 
 
 def iterate(phi, depth: int, sigma_w=1, sigma_v=1, sigma_b=0, sigma_a=0, p0=1, e0=None, variant: str = "full",
-            dps: int = 30, record: Optional[Sequence[int]] = None) -> ResidualTrajectory:
+            dps: int = 30, record: Optional[Sequence[int]] = None, mom=None) -> ResidualTrajectory:
     r"""Iterate the forward and backward mean-field recursions for ``depth`` layers.
 
     ``p0`` is the input length :math:`p^0`; ``e0`` (optional) the input
@@ -117,6 +117,8 @@ def iterate(phi, depth: int, sigma_w=1, sigma_v=1, sigma_b=0, sigma_a=0, p0=1, e
     homogeneous activations :math:`1 - e^l` is propagated directly
     (:math:`\varepsilon^l p^l = \varepsilon^{l-1}p^{l-1} + \Delta(1-J(1-\varepsilon))`
     plus bias terms), so correlations within :math:`10^{-40}` of 1 keep their digits.
+    ``mom`` overrides the moment provider (e.g. the double-precision
+    Gauss-Hermite one of :mod:`symbolic_mf.simulation`).
 
     >>> from symbolic_mf.activations import erf
     >>> r = iterate(erf(), 3, sigma_w=1, e0=0.5, variant="reduced", dps=20)
@@ -128,7 +130,7 @@ def iterate(phi, depth: int, sigma_w=1, sigma_v=1, sigma_b=0, sigma_a=0, p0=1, e
     if not isinstance(depth, int) or depth < 0:
         raise DomainError("depth", depth, "an integer >= 0")
     phi = _activation(phi)
-    mom = moments(phi, dps)
+    mom = moments(phi, dps) if mom is None else mom
     with mp.workdps(dps + GUARD):
         sw, sv, sb, sa = (_mp(v, n) for v, n in ((sigma_w, "sigma_w"), (sigma_v, "sigma_v"),
                                                  (sigma_b, "sigma_b"), (sigma_a, "sigma_a")))
@@ -397,3 +399,65 @@ def optimal_scaling(phi, variant="full"):
                             "does not depend on sigma", "combination": comb, "scaling": 1 / L,
                 "law": d["p_constant"]}
     raise DomainError("phi", phi.name, "an activation with a derived asymptotic law")
+
+
+def exponent_checks(depth: int = 10 ** 6, dps: int = 20, cases=("rho34", "relu", "erf"), progress=None):
+    r"""Derived asymptotic exponents against the exact recursions iterated to ``depth`` layers.
+
+    Returns rows ``(law, derived, last local slope, extrapolated, digits agreed, seconds)``.  The
+    local slopes are taken between l = depth/4, depth/2, depth and extrapolated (Richardson) with the
+    correction exponent of each law: 1 for the α-ReLU and ReLU laws (corrections ~ log l / l), ½ for
+    the tanh-like ones (corrections ~ l^-1/2).
+
+    >>> rows = exponent_checks(400, dps=15, cases=("rho34",))
+    >>> [r[0] for r in rows]
+    ['alpha=3/4: p^l ~ l^k', 'alpha=3/4: chi^0/chi^l ~ l^k']
+    """
+    import time
+
+    from .activations import erf, relu, rho_alpha
+    from .verify import agreement_digits
+
+    rec = [depth // 4, depth // 2, depth]
+    rows = []
+
+    def row(name, derived, xs, ys, corr, secs):
+        derived = mp.mpf(derived)
+        sl = local_slopes(xs[-2:], ys[-2:])[0]
+        ex = fit_exponent(xs, ys, correction=corr)
+        rows.append((name, derived, sl, ex, agreement_digits(ex, derived), secs))
+
+    if "rho34" in cases:
+        a = asymptotics(rho_alpha(sp.Rational(3, 4)))
+        t = time.time()
+        r = iterate(rho_alpha(sp.Rational(3, 4)), depth, dps=dps, record=rec)
+        dt = time.time() - t
+        row("alpha=3/4: p^l ~ l^k", sp.N(a["p_exponent"], dps + 5), r.layers, r.p, 1, dt)
+        row("alpha=3/4: chi^0/chi^l ~ l^k", sp.N(a["chi_exponent"], dps + 5), r.layers,
+            [mp.exp(v) for v in r.log_chi], 1, dt)
+        progress and progress(rows[-1])
+    if "relu" in cases:
+        t = time.time()
+        r = iterate(relu(), depth, e0=0.5, dps=dps, record=rec)
+        dt = time.time() - t
+        row("ReLU full: 1 - e^l ~ l^k", -2, r.layers, r.one_minus_e, 1, dt)
+        a = asymptotics(relu(), sigma_w=1, sigma_v=1)
+        C = mp.mpf(sp.N(a["e_constant"], dps + 5))
+        rows.append(("ReLU full: l^2 (1 - e^l) -> 81 pi^2/2", C, r.one_minus_e[-1] * depth ** 2,
+                     r.one_minus_e[-1] * depth ** 2, agreement_digits(r.one_minus_e[-1] * depth ** 2, C), dt))
+        progress and progress(rows[-1])
+    if "erf" in cases:
+        t = time.time()
+        r = iterate(erf(), depth, e0=0.5, variant="reduced", dps=dps, record=rec)
+        dt = time.time() - t
+        row("erf reduced: e^l ~ l^k", -(1 - 2 / mp.pi), r.layers, r.e, 0.5, dt)
+        row("erf reduced: p^l ~ l^k", 1, r.layers, r.p, 0.5, dt)
+        sq = [mp.sqrt(l) for l in r.layers]
+        s1 = (r.log_chi[1] - r.log_chi[0]) / (sq[1] - sq[0])
+        s2 = (r.log_chi[2] - r.log_chi[1]) / (sq[2] - sq[1])
+        rr = mp.sqrt(mp.mpf(r.layers[0]) / r.layers[1])
+        D = (s2 - rr * s1) / (1 - rr)
+        Dd = mp.mpf(sp.N(asymptotics(erf(), sigma_w=1, variant="reduced")["log_chi_sqrt"], dps + 5))
+        rows.append(("erf reduced: log chi ~ D sqrt(l)", Dd, s2, D, agreement_digits(D, Dd), dt))
+        progress and progress(rows[-1])
+    return rows

@@ -72,8 +72,8 @@ def _critical_sigma_w2_numeric(env):
 
     Unknown q: sigma_w^2(q) = 1/E[rho_alpha'(sqrt q z)^2] (chi1 = 1) and the
     length fixed point q = sigma_w^2(q) E[rho_alpha(sqrt q z)^2] + sigma_b^2;
-    every expectation is integrated at the trial q.  Bracketing in log q,
-    then the secant method.
+    every expectation is integrated at the trial q; secant iterations from
+    q = 1, 2 until the step is below 10^(3 - dps) relative.
     """
     al, sb = env[alpha], env[sigma_b]
 
@@ -81,30 +81,26 @@ def _critical_sigma_w2_numeric(env):
         Md = _rho_moment(al - 1, qq, 2, al)
         return qq - _rho_moment(al, qq, 2) / Md - sb * sb, Md
 
+    def secant(q1, q2, tol):
+        (f1, _), (f2, Md) = F(q1), F(q2)
+        for _ in range(60):
+            if f1 == f2:
+                break
+            q3 = q2 - f2 * (q2 - q1) / (f2 - f1)
+            if not q3 > 0:
+                raise DomainError("sigma_b", sb, "a critical point reachable by the secant method")
+            q1, f1 = q2, f2
+            q2, (f2, Md) = q3, F(q3)
+            if abs(q2 - q1) <= tol * abs(q2):
+                break
+        return q2, Md
+
+    # secant from q = 1, 2 at 15 digits, then refined at the working precision from there
     with mp.workdps(15):
-        lo, hi = mp.mpf(10) ** -6, mp.mpf(1)
-        flo = F(lo)[0]
-        while F(hi)[0] * flo > 0:
-            lo, hi = hi, hi * 16
-            if hi > 1e12:
-                raise DomainError("sigma_b", sb, "a critical point")
-        while hi / lo > 1.5:  # a coarse bracket; the secant steps below do the rest
-            mid = mp.sqrt(lo * hi)
-            if F(mid)[0] * flo > 0:
-                lo = mid
-            else:
-                hi = mid
-    q1, q2 = lo, hi
-    f1, f2 = F(q1)[0], F(q2)[0]
-    for _ in range(60):
-        if f1 == f2:
-            break
-        q3 = q2 - f2 * (q2 - q1) / (f2 - f1)
-        q1, f1 = q2, f2
-        q2, (f2, _) = q3, F(q3)
-        if abs(q2 - q1) <= mp.eps * 16 * abs(q2):
-            break
-    return 1 / F(q2)[1]
+        q0, _ = secant(mp.mpf(1), mp.mpf(2), mp.mpf(10) ** -12)
+    q0 = mp.mpf(q0)
+    _, Md = secant(q0, q0 * (1 + mp.mpf(10) ** -10), mp.mpf(10) ** (3 - mp.dps))
+    return 1 / Md
 
 
 def _relu_expansion_lhs(env):

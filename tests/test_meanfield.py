@@ -1,0 +1,300 @@
+"""Feed-forward and residual mean field: closed forms against independent numerics, wrong variants rejected.
+
+Digits demanded and why: fixed points at 25 digits (two precisions, dps 30
+and 40, must agree; each is a root re-evaluated from scratch); quadrature
+cross-checks at 15-20 digits (both routes carry more); depth asymptotics
+from short iterations (10^4 layers) to 2 digits by default and from 10^6
+layers to 3 digits under --full (the corrections decay like log(l)/l or
+l^-1/2, see docs/derivations/meanfield.md); simulations within 15 % at
+width 200-300 (fluctuations ~ depth/width).
+"""
+
+import json
+
+import numpy as np
+import pytest
+import sympy as sp
+from mpmath import mp
+
+from symbolic_mf.activations import erf, identity, leaky_relu, relu, rho_alpha, signed_power, tanh
+from symbolic_mf.cli import main
+from symbolic_mf.errors import DomainError
+from symbolic_mf.meanfield import (Moments, approach_power_law, c_star, chi1, correlation_map, critical_expansion,
+                                   critical_line_closed_form, critical_sigma_w, erf_critical_line, erf_kernel,
+                                   fixed_point, iterate_correlation, length_map, length_map_slope, q_star)
+from symbolic_mf.quadrature import gaussian_expectation_1d
+from symbolic_mf.residual import asymptotics, fit_exponent, iterate, local_slopes, optimal_scaling
+from symbolic_mf.simulation import compare_feedforward, compare_residual, numpy_activation
+
+
+def close(a, b, digits):
+    with mp.workdps(digits + 15):
+        return abs(mp.mpf(a) - mp.mpf(b)) <= mp.mpf(10) ** (-digits) * max(1, abs(mp.mpf(b)))
+
+
+def quad_moment(f, q):
+    """E[f(sqrt(q) z)] by the package's adaptive quadrature (independent of the trapezoidal/closed routes)."""
+    return gaussian_expectation_1d(lambda x, w: f(x), q)
+
+
+# -- feed-forward fixed points ----------------------------------------------------------
+
+
+def test_relu_fixed_point_closed_form_and_wrong_variants():
+    fp = fixed_point(relu(), "1.2", "0.3", dps=30)
+    with mp.workdps(40):
+        q = mp.mpf("0.09") / (1 - mp.mpf("1.44") / 2)
+        assert close(fp.q_star, q, 28)
+        assert not close(fp.q_star, mp.mpf("0.09") / (1 - mp.mpf("1.44")), 3)  # forgetting the 1/2 of E relu^2
+        assert close(fp.chi1, mp.mpf("1.44") / 2, 28) and fp.c_star == 1  # ordered phase
+    assert fp.digits >= 25
+
+
+@pytest.mark.parametrize("phi,sw,sb", [(erf(), 2, 0.5), (tanh(), 1.5, 0.3), (rho_alpha(sp.Rational(3, 4)), 1.3, 0.2)])
+def test_q_star_is_a_fixed_point_by_independent_quadrature(phi, sw, sb):
+    q = q_star(phi, sw, sb, dps=25)
+    f, df = numpy_activation(phi)
+    with mp.workdps(25):
+        fm = (lambda x: mp.tanh(x)) if phi.name == "tanh" else (lambda x: mp.erf(x)) if phi.name == "erf" else \
+            (lambda x: x ** mp.mpf(0.75) if x > 0 else mp.zero)
+        V = mp.mpf(sw) ** 2 * quad_moment(lambda x: fm(x) ** 2, q) + mp.mpf(sb) ** 2
+        assert close(V, q, 20)
+        # stability: V'(q*) < 1
+        assert length_map_slope(phi, q, sw, dps=20) < 1
+
+
+def test_fixed_point_two_precisions_agree_to_25_digits():
+    for phi, sw, sb in ((erf(), 2, 0.5), (rho_alpha(sp.Rational(3, 4)), 1.3, 0.2)):
+        fp = fixed_point(phi, sw, sb, dps=30)
+        assert fp.digits >= 25, (phi, fp)
+        hi = fixed_point(phi, sw, sb, dps=45, check=False)
+        assert close(fp.q_star, hi.q_star, 28) and close(fp.chi1, hi.chi1, 28)
+
+
+def test_chaotic_phase_c_star_is_a_fixed_point_and_chi_c_below_one():
+    fp = fixed_point(erf(), 2, 0.5, dps=25)
+    assert fp.chi1 > 1 and fp.c_star < 1
+    assert close(correlation_map(erf(), fp.c_star, 2, 0.5, q=fp.q_star, dps=25), fp.c_star, 22)
+    assert fp.chi_c < 1 and fp.xi_c > 0 and fp.xi_grad < 0  # c* stable; gradients explode
+    # the erf kernel against a 1-D quadrature independent of the closed form (conditioning on u)
+    K, qs, cs = erf_kernel()
+    with mp.workdps(25):
+        q, c = fp.q_star, fp.c_star
+        k = mp.sqrt(q) * c / mp.sqrt(1 + 2 * q * (1 - c * c))
+        num = quad_moment(lambda x: mp.erf(x) * mp.erf(k * x / mp.sqrt(q)), q)
+        assert close(Moments(erf(), 20).kernel(q, c), num, 18)
+
+
+def test_chi1_is_slope_of_correlation_map_at_one():
+    # finite difference of the map (closed-form kernel) against sigma_w^2 E[phi'^2]
+    for phi in (relu(), rho_alpha(sp.Rational(3, 2)), erf()):
+        q = mp.mpf(2)
+        x = chi1(phi, 1.3, 0.2, dps=20, q=q)
+        h = mp.mpf(10) ** -8
+        with mp.workdps(30):
+            slope = (correlation_map(phi, 1, 1.3, 0.2, q=q, dps=30) - correlation_map(phi, 1 - h, 1.3, 0.2, q=q, dps=30)) / h
+        assert abs(slope / x - 1) < 1e-3, (phi, slope, x)
+
+
+def test_q_star_zero_and_odd_activation_limits():
+    assert q_star(tanh(), "0.8", 0, dps=20) == 0
+    assert close(chi1(tanh(), "0.8", 0, dps=20), "0.64", 18)
+    assert c_star(tanh(), "0.8", 0, dps=20) == 1
+
+
+# -- the order-to-chaos line --------------------------------------------------------------
+
+
+def test_relu_line_is_sigma_w2_two_for_every_sigma_b():
+    for sb in (0, 0.3, 2):
+        sw, q = critical_sigma_w(relu(), sb, dps=30)
+        assert close(sw ** 2, 2, 28)
+    assert critical_sigma_w(relu(), 0)[1] != critical_sigma_w(relu(), 0)[1]  # nan: every q is fixed
+    assert critical_sigma_w(relu(), 0.3)[1] == mp.inf
+    assert close(critical_sigma_w(leaky_relu(sp.Rational(1, 2)), 0.3)[0] ** 2, mp.mpf(8) / 5, 28)
+
+
+def test_homogeneous_line_closed_form_satisfies_both_equations():
+    d = critical_line_closed_form()
+    assert d["ratio"] == (2 * d["symbols"]["alpha"] - 1) / d["symbols"]["alpha"] ** 2
+    for al, sb in ((sp.Rational(3, 4), "0.4"), (sp.Rational(3, 2), "0.7"), (sp.Integer(2), "1")):
+        phi = rho_alpha(al)
+        sw, q = critical_sigma_w(phi, sb, dps=30)
+        with mp.workdps(30):
+            a = mp.mpf(sp.N(al, 40))
+            # the kink at 0 passed to the quadrature (the x^(2 alpha - 2) endpoint singularity is removed there)
+            Eq2 = gaussian_expectation_1d(lambda x, w: w[0] ** (2 * a) if w[0] > 0 else mp.zero, q, [(1, 0)])
+            Ed2 = gaussian_expectation_1d(lambda x, w: (a * w[0] ** (a - 1)) ** 2 if w[0] > 0 else mp.zero, q, [(1, 0)])
+            assert close(sw ** 2 * Ed2, 1, 25)
+            assert close(sw ** 2 * Eq2 + mp.mpf(sb) ** 2, q, 25)  # (inside workdps(30): "0.4" read at 30 digits)
+            # a wrong line (sigma_w^2 off by 1%) is not critical
+            assert not close(sw ** 2 * mp.mpf("1.01") * Ed2, 1, 3)
+        # alpha > 1: the critical q* is an unstable fixed point of the length map
+        slope = length_map_slope(phi, q, sw, dps=20)
+        assert close(slope, (2 * mp.mpf(sp.N(al, 30)) - 1) / mp.mpf(sp.N(al, 30)), 15)
+        assert (slope > 1) == (al > 1)
+    # a, b cancel: the family member with b != 0 has the same sigma_w up to the (a^2 + b^2) factor
+    sw1, _ = critical_sigma_w(rho_alpha(sp.Rational(3, 2)), 0.5)
+    sw2, _ = critical_sigma_w(signed_power(sp.Rational(3, 2)), 0.5)
+    assert close(sw1 ** 2, 2 * sw2 ** 2, 25)
+
+
+def test_no_critical_point_errors():
+    with pytest.raises(DomainError, match="sigma_b"):
+        critical_sigma_w(rho_alpha(sp.Rational(3, 4)), 0)
+    with pytest.raises(DomainError, match="alpha > 1/2"):
+        critical_sigma_w(rho_alpha(sp.Rational(1, 2)), 0.3)
+    with pytest.raises(DomainError, match="sigma_w"):
+        q_star(relu(), 1.5, 0.1)  # sigma_w^2/2 > 1: q grows without bound
+
+
+def test_tanh_and_erf_lines():
+    sw, q = critical_sigma_w(tanh(), "0.3", dps=25)
+    with mp.workdps(25):
+        Ed = quad_moment(lambda x: 1 / mp.cosh(x) ** 4, q)
+        E2 = quad_moment(lambda x: mp.tanh(x) ** 2, q)
+        assert close(sw ** 2 * Ed, 1, 20) and close(sw ** 2 * E2 + mp.mpf("0.09"), q, 20)
+    assert close(critical_sigma_w(tanh(), 0)[0], 1, 28)  # sigma_b = 0: sigma_w = 1/phi'(0), q* = 0
+    sw2, sb2, qs = erf_critical_line()
+    sw, q = critical_sigma_w(erf(), 0.5, dps=25)
+    with mp.workdps(25):
+        assert close(mp.mpf(sp.N(sw2.subs(qs, sp.Float(str(q), 30)), 30)), sw ** 2, 18)
+        assert close(mp.mpf(sp.N(sb2.subs(qs, sp.Float(str(q), 30)), 30)), mp.mpf("0.25"), 18)
+
+
+def test_typed_errors():
+    with pytest.raises(DomainError, match="sigma_w"):
+        fixed_point(tanh(), 0, 0.1)
+    with pytest.raises(DomainError, match="sigma_b"):
+        fixed_point(tanh(), 1, -0.1)
+    with pytest.raises(DomainError, match="dps"):
+        fixed_point(tanh(), 1, 0.1, dps=2)
+    with pytest.raises(DomainError, match="c = "):
+        Moments(relu(), 15).kernel(1, 1.5)
+    with pytest.raises(DomainError, match="q"):
+        length_map(relu(), -1, 1, 0)
+    with pytest.raises(DomainError, match="activation"):
+        fixed_point("sigmoid9", 1, 0)
+
+
+# -- critical approach ---------------------------------------------------------------------
+
+
+def test_relu_critical_expansion_and_power_law():
+    s, eps = critical_expansion(relu(), 2)
+    A = s.removeO().coeff(eps ** sp.Rational(3, 2))
+    assert sp.simplify(A - 2 * sp.sqrt(2) / (3 * sp.pi)) == 0
+    law = approach_power_law(relu())
+    assert law["exponent"] == 2 and sp.simplify(law["constant"] - 9 * sp.pi ** 2 / 2) == 0
+    # iterate the exact map (1 - c as the variable): l^2 (1 - c^l) -> 9 pi^2/2
+    L = 8000
+    e = iterate_correlation(relu(), 2 ** 0.5, 0, mp.mpf("0.5"), L, dps=20, one_minus=True)
+    C = float(sp.N(law["constant"]))
+    err = [abs(float(e[n] * n ** 2) / C - 1) for n in (L // 4, L // 2, L)]
+    assert err[2] < 6e-3 and err[2] < err[1] < err[0]  # corrections ~ log(l)/l, shrinking
+    assert abs(float(e[L] * L ** 2) / (C / 2) - 1) > 0.5  # the wrong constant 9 pi^2/4 is rejected
+    sl = local_slopes([L // 2, L], [e[L // 2], e[L]])[0]
+    assert abs(sl + 2) < 1e-2
+
+
+# -- residual networks ---------------------------------------------------------------------
+
+
+def test_reduced_form_needs_zero_mean_activation():
+    with pytest.raises(DomainError, match="E\\[phi\\(h\\)\\] = 0"):
+        iterate(relu(), 3, variant="reduced")
+    iterate(erf(), 3, variant="reduced")  # odd: fine
+    iterate(signed_power(sp.Rational(3, 4)), 3, variant="reduced")  # odd member of the family: fine
+    with pytest.raises(DomainError, match="variant"):
+        iterate(erf(), 3, variant="half")
+    with pytest.raises(DomainError, match="sigma_v"):
+        iterate(erf(), 3, sigma_v=2, variant="reduced")
+
+
+def test_reduced_mean_matches_simulation_where_dropping_the_cross_term_fails():
+    from symbolic_mf.simulation import simulate_residual
+    from symbolic_mf.residual import iterate as it
+    sim = simulate_residual(relu(), 0.7, width=400, depth=6, seeds=(0, 1), variant="reduced")
+    th = it(relu(), 6, 0.7, variant="reduced-mean", p0=1.0, e0=0.5, dps=15)
+    assert abs(sim["p"][-1] / float(th.p[-1]) - 1) < 0.1
+    # the reduced form with the cross term dropped would predict a clearly smaller p
+    p, q = mp.one, None
+    for _ in range(6):
+        q = mp.mpf("0.49") * p
+        p = p + q / 2
+    assert sim["p"][-1] / float(p) - 1 > 0.3
+
+
+def test_residual_asymptotic_laws_derived():
+    d = asymptotics(rho_alpha(sp.Rational(3, 4)))
+    assert d["p_exponent"] == 4 and d["chi_exponent"] == sp.Rational(9, 2)
+    a = sp.Symbol("a", positive=True)
+    # alpha^2/((1-alpha)(2 alpha - 1)) at another alpha
+    assert asymptotics(rho_alpha(sp.Rational(2, 3)))["chi_exponent"] == sp.Rational(4, 9) / (sp.Rational(1, 3) * sp.Rational(1, 3))
+    d = asymptotics(relu(), sigma_w=1, sigma_v=1)
+    assert d["p_rate"] == sp.Rational(3, 2) and sp.simplify(d["e_constant"] - 81 * sp.pi ** 2 / 2) == 0
+    d = asymptotics(erf(), variant="reduced")
+    assert d["p_exponent"] == 1 and sp.simplify(d["e_exponent"] - (1 - 2 / sp.pi)) == 0
+    with pytest.raises(DomainError):
+        asymptotics(rho_alpha(sp.Rational(1, 2)))
+    assert optimal_scaling(tanh(), variant="reduced")["scaling"] == 1 / sp.sqrt(sp.Symbol("L", positive=True))
+
+
+def test_residual_exponents_from_short_iterations():
+    rec = [1000, 2000, 5000, 10000]
+    r = iterate(rho_alpha(sp.Rational(3, 4)), 10000, sigma_w=1, sigma_v=1, dps=15, record=rec)
+    assert abs(local_slopes(r.layers, r.p)[-1] - 4) < 0.01
+    chi = [mp.exp(v) for v in r.log_chi]
+    assert abs(local_slopes(r.layers, chi)[-1] - mp.mpf(9) / 2) < 0.01
+    assert abs(local_slopes(r.layers, chi)[-1] - 4) > 0.3  # the feed-forward-like guess 1/(1-alpha) is wrong
+    r = iterate(relu(), 10000, sigma_w=1, sigma_v=1, e0=0.5, dps=15, record=rec)
+    assert abs(local_slopes(r.layers, r.one_minus_e)[-1] + 2) < 0.02
+    r = iterate(erf(), 10000, sigma_w=1, e0=0.5, variant="reduced", dps=15, record=rec)
+    assert abs(fit_exponent(r.layers, r.e, correction=0.5) + (1 - 2 / mp.pi)) < 0.01
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["rho34-p", "rho34-chi", "relu-e", "erf-e", "erf-chi"])
+def test_residual_exponents_to_three_digits_at_a_million_layers(case):
+    L = 10 ** 6
+    rec = [L // 4, L // 2, L]
+    if case.startswith("rho34"):
+        r = iterate(rho_alpha(sp.Rational(3, 4)), L, dps=20, record=rec)
+        y = r.p if case == "rho34-p" else [mp.exp(v) for v in r.log_chi]
+        assert abs(fit_exponent(r.layers, y, correction=1) - (4 if case == "rho34-p" else 4.5)) < 1e-3
+    elif case == "relu-e":
+        r = iterate(relu(), L, e0=0.5, dps=20, record=rec)
+        assert abs(fit_exponent(r.layers, r.one_minus_e, correction=1) + 2) < 1e-3
+    else:
+        r = iterate(erf(), L, e0=0.5, variant="reduced", dps=20, record=rec)
+        if case == "erf-e":
+            assert abs(fit_exponent(r.layers, r.e, correction=0.5) + (1 - 2 / mp.pi)) < 1e-3
+        else:
+            D = 4 / mp.pi
+            s = [(r.log_chi[i + 1] - r.log_chi[i]) / (mp.sqrt(r.layers[i + 1]) - mp.sqrt(r.layers[i])) for i in range(2)]
+            rr = mp.sqrt(mp.mpf(1) / 2)  # corrections ~ l^-1/2
+            assert abs((s[1] - rr * s[0]) / (1 - rr) - D) < 1e-3 * D
+
+
+# -- simulations and the shell ------------------------------------------------------------
+
+
+def test_small_simulations_agree_with_theory():
+    r = compare_feedforward(tanh(), 1.5, 0.3, width=300, depth=8, seeds=(0, 1))
+    assert np.max(np.abs(r["rel_error"]["q"])) < 0.1 and np.max(np.abs(r["rel_error"]["c"])) < 0.1
+    assert abs(r["rel_error"]["log_grad"]) < 0.15
+    r = compare_residual(erf(), 1.0, width=300, depth=8, seeds=(0, 1), variant="reduced")
+    assert np.max(np.abs(r["rel_error"]["p"])) < 0.1 and np.max(np.abs(r["rel_error"]["e"])) < 0.1
+    assert np.max(np.abs(r["rel_error"]["log_chi"])) < 0.15
+
+
+def test_cli_fixed_point_and_critical_json(capsys):
+    assert main(["fixed-point", "erf", "--sigma-w", "2", "--sigma-b", "0.5", "--dps", "25", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"q_star", "c_star", "chi1", "xi_q", "xi_c"} <= set(out)
+    assert close(out["q_star"], q_star(erf(), 2, 0.5, dps=25), 24)
+    assert main(["critical", "relu", "--sigma-b", "0.2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["sigma_w"].startswith("1.41421356237309504880168872")
+    assert main(["critical", "rho:alpha=0.5", "--sigma-b", "0.2"]) == 2
+    assert "alpha > 1/2" in capsys.readouterr().err
