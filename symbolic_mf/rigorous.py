@@ -724,6 +724,8 @@ class RigorousPoint:
     rhs: Optional[str] = None
     digits: Optional[float] = None
     reason: str = ""
+    lhs_radius: Optional[str] = None
+    rhs_radius: Optional[str] = None
 
     def to_dict(self):
         return dict(self.__dict__)
@@ -749,8 +751,8 @@ class RigorousVerdict:
 
         for p in self.points:
             if p.status == "REFUTED":
-                return PointResult(p.point, "FAIL", p.lhs, p.rhs, None, None, p.digits,
-                                   f"rigorous: disjoint enclosures ({p.reason})")
+                return PointResult(p.point, "FAIL", p.lhs, p.rhs, p.lhs_radius, p.rhs_radius, p.digits,
+                                   f"rigorous: disjoint enclosures ({self.bits}-bit balls)")
         return None
 
     def __str__(self):
@@ -776,9 +778,10 @@ class RigorousVerdict:
 
 def _ball_str(x, dps):
     """A ball as text, its imaginary part omitted when it is a ball around 0."""
+    n = dps + 10  # the midpoint rounded to n digits: the printed radius stays close to the ball's
     if x.imag.contains(0) and x.imag.rad() < 10.0 ** (-dps):
-        return x.real.str(dps, radius=True)
-    return x.str(dps, radius=True)
+        return x.real.str(n, radius=True)
+    return x.str(n, radius=True)
 
 
 def _digits(L, R, bits):
@@ -836,7 +839,8 @@ def referee(identity, points, dps: int = 30) -> RigorousVerdict:
             out.append(RigorousPoint(pstr, "UNDECIDED", ls, rs, digits, "inequality not decided by the balls"))
         else:
             out.append(RigorousPoint(pstr, st, ls, rs, digits,
-                                     "disjoint" if st == "REFUTED" else "enclosures overlap"))
+                                     "disjoint" if st == "REFUTED" else "enclosures overlap",
+                                     f"{float(L.rad()):.3g}", f"{float(R.rad()):.3g}"))
     statuses = {p.status for p in out}
     status = ("REFUTED" if "REFUTED" in statuses
               else "AGREE" if out and statuses == {"AGREE"} else "UNDECIDED")
