@@ -594,9 +594,8 @@ def _expect_1d(node, bits):
     density = sp.exp(-zv ** 2 / (2 * q)) / sp.sqrt(2 * sp.pi * q)
     total = acb(0)
     for a, b in zip(ends[:-1], ends[1:]):
-        halves = []
+        # each piece is parametrised from its kink end(s): split at the midpoint if both are kinks
         if a in kink_pts and b in kink_pts:
-            mid = (a + b) / 2
             halves = [(a, 1, (b - a) / 2), (b, -1, (b - a) / 2)]
         elif b in kink_pts:
             halves = [(b, -1, b - a)]
