@@ -42,6 +42,8 @@ def add_parser(sub):
                    help="parallel processes (default: number of CPUs, at most 4)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    p.add_argument("--json-out", metavar="PATH",
+                   help="also write the --json list to PATH (the table still goes to stdout)")
     p.set_defaults(func=cmd_verify)
 
 
@@ -120,6 +122,9 @@ def cmd_verify(args):
                 print(f"    {why}", flush=True)
     counts = {k: sum(r["verdict"] == k for r in rows) for k in ("PASS", "FAIL", "UNKNOWN")}
     wall = time.perf_counter() - t0
+    if args.json_out:
+        with open(args.json_out, "w") as fh:
+            json.dump(rows, fh, indent=1)
     if args.json:
         print(json.dumps(rows, indent=1))
     else:
