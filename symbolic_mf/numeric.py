@@ -100,7 +100,7 @@ def _besselk_mp(n, x):
     - \gamma\big)` has terms up to :math:`e^x` for a result near
     :math:`e^{-x}`: the cancellation (:math:`2x\log_2 e` bits) is paid in
     working precision, and the sum is then exact to the ambient precision
-    (tests/test_verify.py compares it with mpmath's ``besselk`` at 30-75
+    (tests/test_numeric.py compares it with mpmath's ``besselk`` at 15-120
     digits), 10-100 times faster there.  Everything else goes to mpmath.
 
     >>> with mp.workdps(40):

@@ -142,6 +142,9 @@ def _number(e):
         return acb(arb.const_euler())
     if e is sp.I:
         return acb(0, 1)
+    if e.is_number and e.args:
+        # a composite exact number (3*sqrt(111)/10): enclose it as an expression
+        return _compile_tree(e, None, {})(None, False)
     raise Unsupported(f"cannot enclose the number {e}")
 
 
@@ -516,6 +519,16 @@ def _envelope(e, x, R):
         return arb(1), 0
     if isinstance(e, (sp.erfc,)):
         return arb(2), 0
+    if isinstance(e, sp.exp):
+        # exp of a concave quadratic (erf', Gaussian factors): bounded by exp of its maximum
+        try:
+            poly = sp.Poly(sp.expand(e.args[0]), x)
+        except sp.PolynomialError:
+            poly = None
+        if poly is not None and poly.degree() == 2 and all(k.is_number and k.is_real for k in poly.all_coeffs()):
+            a2, a1, a0 = [_exact(k) for k in poly.all_coeffs()]
+            if a2 < 0:
+                return _arb(a0 - a1 ** 2 / (4 * a2)).exp().upper(), 0
     if isinstance(e, sp.atan):
         return arb(2), 0
     raise Unsupported(f"no growth envelope for {type(e).__name__}")
@@ -594,9 +607,8 @@ def _expect_1d(node, bits):
     density = sp.exp(-zv ** 2 / (2 * q)) / sp.sqrt(2 * sp.pi * q)
     total = acb(0)
     for a, b in zip(ends[:-1], ends[1:]):
-        halves = []
+        # each piece is parametrised from its kink end(s): split at the midpoint if both are kinks
         if a in kink_pts and b in kink_pts:
-            mid = (a + b) / 2
             halves = [(a, 1, (b - a) / 2), (b, -1, (b - a) / 2)]
         elif b in kink_pts:
             halves = [(b, -1, b - a)]
@@ -655,7 +667,11 @@ def _expect_2d(node, bits):
     return _compile(K, None)(None, False) * total
 
 
-def _enclose_expr(expr, bits):
+def _enclose_expr(expr, bits, point):
+    """Enclose ``expr`` at ``point``.  Gaussian expectations get the exact point substituted
+    (their kinks, exponents and variances must be exact); the closed-form rest is compiled with
+    the point's values as balls, without asking SymPy to evaluate it there (``subs`` of
+    alpha = 67108865/134217728 into 2**alpha * 2F1(..., 1) ran for minutes)."""
     nodes = []
 
     def walk(e):
@@ -669,21 +685,27 @@ def _enclose_expr(expr, bits):
 
     expr = sp.sympify(expr)
     if expr.has(sp.Sum):
-        expr = expr.doit()
+        expr = expr.subs(point).doit()
     walk(expr)
-    env = {}
+    env = {s: _number(v) for s, v in point.items()}
     for i, n in enumerate(dict.fromkeys(nodes)):
-        k = len(n.variables)
+        node = n.xreplace(point)
+        k = len(node.variables)
         if k == 1:
-            val = _expect_1d(n, bits)
+            val = _expect_1d(node, bits)
         elif k == 2:
-            val = _expect_2d(n, bits)
+            val = _expect_2d(node, bits)
         else:
             raise Unsupported(f"{k}-dimensional Gaussian expectation")
         d = sp.Dummy(f"E{i}")
         env[d] = val
         expr = expr.xreplace({n: d})
-    return _compile(expr, None, env)(None, False)
+    try:
+        return _compile(expr, None, env)(None, False)
+    except Unsupported:
+        # functions without a ball form (factorial, KroneckerDelta of symbols...): let SymPy
+        # evaluate them at the exact point first
+        return _compile(expr.subs(point), None, {d: v for d, v in env.items() if d not in point})(None, False)
 
 
 def enclose(expr, point: Optional[Mapping] = None, dps: int = 30):
@@ -704,10 +726,8 @@ def enclose(expr, point: Optional[Mapping] = None, dps: int = 30):
     _flint()
     bits = int(dps * 3.33) + 30
     with _prec(bits):
-        e = sp.sympify(expr)
-        if point:
-            e = e.subs({k: sp.sympify(v) for k, v in point.items()})
-        return +_enclose_expr(e, bits)
+        pt = {k: _exact(v) for k, v in (point or {}).items()}
+        return +_enclose_expr(sp.sympify(expr), bits, pt)
 
 
 # ---------------------------------------------------------------------------
@@ -724,6 +744,8 @@ class RigorousPoint:
     rhs: Optional[str] = None
     digits: Optional[float] = None
     reason: str = ""
+    lhs_radius: Optional[str] = None
+    rhs_radius: Optional[str] = None
 
     def to_dict(self):
         return dict(self.__dict__)
@@ -749,8 +771,8 @@ class RigorousVerdict:
 
         for p in self.points:
             if p.status == "REFUTED":
-                return PointResult(p.point, "FAIL", p.lhs, p.rhs, None, None, p.digits,
-                                   f"rigorous: disjoint enclosures ({p.reason})")
+                return PointResult(p.point, "FAIL", p.lhs, p.rhs, p.lhs_radius, p.rhs_radius, p.digits,
+                                   f"rigorous: disjoint enclosures ({self.bits}-bit balls)")
         return None
 
     def __str__(self):
@@ -776,9 +798,10 @@ class RigorousVerdict:
 
 def _ball_str(x, dps):
     """A ball as text, its imaginary part omitted when it is a ball around 0."""
+    n = dps + 10  # the midpoint rounded to n digits: the printed radius stays close to the ball's
     if x.imag.contains(0) and x.imag.rad() < 10.0 ** (-dps):
-        return x.real.str(dps, radius=True)
-    return x.str(dps, radius=True)
+        return x.real.str(n, radius=True)
+    return x.str(n, radius=True)
 
 
 def _digits(L, R, bits):
@@ -836,7 +859,8 @@ def referee(identity, points, dps: int = 30) -> RigorousVerdict:
             out.append(RigorousPoint(pstr, "UNDECIDED", ls, rs, digits, "inequality not decided by the balls"))
         else:
             out.append(RigorousPoint(pstr, st, ls, rs, digits,
-                                     "disjoint" if st == "REFUTED" else "enclosures overlap"))
+                                     "disjoint" if st == "REFUTED" else "enclosures overlap",
+                                     f"{float(L.rad()):.3g}", f"{float(R.rad()):.3g}"))
     statuses = {p.status for p in out}
     status = ("REFUTED" if "REFUTED" in statuses
               else "AGREE" if out and statuses == {"AGREE"} else "UNDECIDED")
