@@ -10,7 +10,7 @@ from mpmath import mp
 from symbolic_mf.activations import cos, erf, relu, sin, tanh
 from symbolic_mf.batchnorm import V_bn, bn_map
 from symbolic_mf.engines import spherical
-from symbolic_mf.engines.fourier import M11, M12, M22, V_bn_fourier, fourier_kernel
+from symbolic_mf.engines.bn_fourier import M11, M12, M22, V_bn_fourier, fourier_kernel
 from symbolic_mf.errors import DomainError, NotPSDError
 
 
