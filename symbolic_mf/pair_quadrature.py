@@ -49,15 +49,15 @@ def trapezoid_step(digits, pole_distance=None, gauss_type=0):
     Entire, :math:`|f(x+iy)| \lesssim e^{\tau y^2}` (``gauss_type`` τ = 0 for
     sin, exp; 1 for erf): the error is about :math:`e^{-2\pi d/h + (1/2+\tau)d^2}`,
     smallest at :math:`d = \pi/((1/2+\tau)h)`, so
-    :math:`\pi^2/((1/2+\tau)h^2) = D\ln 10`, then a safety factor 1.5;
+    :math:`\pi^2/((1/2+\tau)h^2) = D\ln 10`, then a safety factor 1.25;
     singularity at distance d: :math:`2\pi d/h - d^2/2 = D\ln10`, capped
     by the entire-case step.
 
     >>> print(mp.nstr(trapezoid_step(30), 5), mp.nstr(trapezoid_step(30, mp.pi / 2), 5))
-    0.35637 0.14037
+    0.42765 0.14037
     """
     D = mp.mpf(digits) * mp.log(10)
-    h_entire = mp.pi / mp.sqrt((mp.mpf(1) / 2 + gauss_type) * D) / mp.mpf(1.5)
+    h_entire = mp.pi / mp.sqrt((mp.mpf(1) / 2 + gauss_type) * D) / mp.mpf(1.25)
     if pole_distance is None:
         return h_entire
     d = mp.mpf(pole_distance)
@@ -92,20 +92,22 @@ def pair_expectation(f: Callable, g: Callable, q1, q2, c12, pole_distance=None,
     rho = max(min(rho, mp.one), -mp.one)
     sig = mp.sqrt((1 - rho) * (1 + rho))
     scale = max(s1, s2, mp.mpf(1) / 4)
-    h = trapezoid_step(D, None if pole_distance is None else mp.mpf(pole_distance) / scale,
-                       gauss_type * (q1 + q2))
+    pd = None if pole_distance is None else mp.mpf(pole_distance) / scale
+    # growth of the integrand off the real axis: in x, f(s1 x) g(s2 rho x + ...); in y, g(... + s2 sigma y)
+    hx = trapezoid_step(D, pd, gauss_type * (q1 + q2 * rho * rho))
+    hy = trapezoid_step(D, pd, gauss_type * q2 * sig * sig)
     L = mp.sqrt(2 * D * mp.log(10)) + 2 * growth * (s1 + s2) + 1
-    n = int(mp.ceil(L / h))
     with mp.extradps(10):
-        xs = [i * h for i in range(-n, n + 1)]
-        w = [mp.exp(-t * t / 2) for t in xs]
+        xs = [i * hx for i in range(-int(mp.ceil(L / hx)), int(mp.ceil(L / hx)) + 1)]
+        ys = [j * hy for j in range(-int(mp.ceil(L / hy)), int(mp.ceil(L / hy)) + 1)]
+        wy = [mp.exp(-t * t / 2) for t in ys]
         total = mp.zero
-        for xi, wi in zip(xs, w):
+        for xi in xs:
             fx = f(s1 * xi)
             if fx == 0:
                 continue
             base = s2 * rho * xi
-            inner = mp.fsum(g(base + s2 * sig * yj) * wj for yj, wj in zip(xs, w))
-            total += fx * wi * inner
-        val = total * h * h / (2 * mp.pi)
+            inner = mp.fsum(g(base + s2 * sig * yj) * wj for yj, wj in zip(ys, wy))
+            total += fx * mp.exp(-xi * xi / 2) * inner
+        val = total * hx * hy / (2 * mp.pi)
     return +val
