@@ -197,7 +197,7 @@ def transform(phi, k=k1, record: Derivation = None):
     True
     """
     e = _as_expr(phi)
-    if not _decays(e):
+    if not _gaussian_type(e, x) or not _decays(e):  # SymPy may search a long time for other transforms
         return None
     F = sp.fourier_transform(e, x, k)
     if F == 0 or F.has(sp.FourierTransform) or not _gaussian_type(F, k):
@@ -223,10 +223,10 @@ def _split_exp(expr):
 
 
 def _gaussian_type(F, k):
-    terms = sp.Add.make_args(sp.expand(F))
-    for t in terms:
+    """True if F is a sum of polynomial(k) * exp(quadratic in k) terms."""
+    for t in sp.Add.make_args(sp.expand(F)):
         pre, ex = _split_exp(t)
-        if not (pre.is_polynomial(k) and sp.Poly(ex, k).degree() == 2):
+        if not (pre.is_polynomial(k) and ex.is_polynomial(k) and sp.Poly(ex, k).degree() == 2):
             return False
     return True
 

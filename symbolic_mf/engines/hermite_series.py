@@ -178,7 +178,8 @@ def _series(name, expr, q1, q2, tol, dps):
             T1 = max(m1 - mp.fsum(a * a for a in a1), mp.zero)
             T2 = max(m2 - mp.fsum(a * a for a in a2), mp.zero)
             # T_i carries the quadrature error of m_i and of each alpha_k^2 (2|alpha| err each)
-            qe = (K + 2) * (max(e1, e2) * (1 + 2 * max(abs(a) for a in a1 + a2)))
+            # plus rounding of the K + 1 products at dps digits
+            qe = (K + 2) * (max(e1, e2) * (1 + 2 * max(abs(a) for a in a1 + a2)) + mp.mpf(10) ** (2 - dps))
             tail = mp.sqrt((T1 + qe) * (T2 + qe))
             if tail + qe <= tol or K >= MAX_TERMS:
                 coeffs = [x * y for x, y in zip(a1, a2)]  # at dps digits, not the caller's precision
