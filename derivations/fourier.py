@@ -59,7 +59,7 @@ def main():
         if not phi.parameters:
             f = sp.lambdify(A.x, phi.expr, "mpmath")
             with mp.workdps(30):
-                gt = 1 if "erf" in str(phi.expr) else 0
+                gt = 1 if phi.name in ("erf", "derf", "gelu", "dgelu") else 0  # |phi(x+iy)| ~ exp(y^2)
                 q = pair_expectation(f, f, 1, 1, mp.mpf("0.5"), gauss_type=gt, growth=1)
                 closed = mp.mpf(str(sp.N(d1.result.subs(F.cov, sp.Rational(1, 2)), 40)))
                 lines += ["", f"Check at $c = 1/2$: closed form {mp.nstr(closed, 25)}, trapezoidal quadrature "
