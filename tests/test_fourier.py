@@ -152,3 +152,40 @@ def test_series_meets_bound_at_1e_12_on_grid(phi):
     for r in ("-1", "-0.999999", "-0.3", "0.5", "0.999999", "1"):
         ref = pair_expectation(f, f, 1, 1, mpf(r), pole, growth=1)
         assert abs(ref - S.value(mpf(r))) <= S.error_bound(mpf(r))
+
+
+def test_numpy_export_finite_at_the_edges_and_c_matches(tmp_path):
+    import ctypes
+    import shutil
+    import subprocess
+
+    import numpy as np
+
+    from symbolic_mf.export.fourier import c_kernel_source, stax_functions
+
+    for phi in (erf(), gelu(), sin()):
+        fn, nngp, dnngp = stax_functions(phi)
+        for q1_, q2_ in ((1.0, 1.0), (0.0, 2.0), (2.5, 0.25)):
+            s_ = np.sqrt(q1_ * q2_)
+            c12 = np.array([-s_, -s_ * (1 - 1e-16), 0.0, s_ * (1 - 1e-16), s_])
+            for f in (nngp, dnngp):
+                assert np.all(np.isfinite(f(c12, q1_, q2_)))
+        # the exported NNGP at c = q (u = v) is E[phi(z)^2] by quadrature
+        mp.dps = 20
+        g = sp.lambdify(x, phi.expr, "mpmath")
+        ref = pair_expectation(g, g, 1, 1, 1, gauss_type=1)
+        assert abs(float(nngp(1.0, 1.0, 1.0)) - float(ref)) <= 4e-16 * abs(float(ref))
+        if shutil.which("gcc") is None:
+            continue
+        src = tmp_path / f"{phi.name}.c"
+        src.write_text(c_kernel_source(phi))
+        so = tmp_path / f"{phi.name}.so"
+        subprocess.run(["gcc", "-O2", "-std=c99", "-Wall", "-Werror", "-shared", "-fPIC", "-o", str(so), str(src),
+                        "-lm"], check=True)
+        lib = ctypes.CDLL(str(so))
+        for name, f in (("smf_nngp", nngp), ("smf_d_nngp", dnngp)):
+            cf = getattr(lib, name)
+            cf.restype, cf.argtypes = ctypes.c_double, [ctypes.c_double] * 3
+            for c_ in (-1.0, -0.3, 0.0, 0.7, 1.0):
+                want = float(f(c_, 1.0, 1.0))
+                assert abs(cf(c_, 1.0, 1.0) - want) <= 4 * np.spacing(abs(want))

@@ -61,7 +61,8 @@ def c_kernel_source(phi, prefix="smf"):
     K, Kd = kernel_expressions(phi)
     a = c_function_source(K, [_c12, _v1, _v2], f"{prefix}_nngp")
     b = c_function_source(Kd, [_c12, _v1, _v2], f"{prefix}_d_nngp").replace("#include <math.h>\n", "")
-    return a + "\n" + b
+    guard = "#ifndef M_PI\n#define M_PI 3.14159265358979323846264338327950288\n#endif\n"  # not in strict C99
+    return a.replace("#include <math.h>\n", "#include <math.h>\n" + guard, 1) + "\n" + b
 
 
 def series_nngp_fn(phi, tol=1e-15):
