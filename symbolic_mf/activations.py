@@ -29,7 +29,7 @@ import sympy as sp
 from mpmath import mp
 from sympy import Rational
 
-from .errors import DomainError
+from .errors import DomainError, ParseError
 from .functions import bivariate_expectation, rho, u, v
 
 __all__ = [
@@ -53,7 +53,9 @@ __all__ = [
     "swish",
     "elu",
     "get_activation",
+    "parse_activation_spec",
     "ACTIVATIONS",
+    "SPECS",
 ]
 
 #: the variable activations are written in
@@ -216,10 +218,15 @@ ACTIVATIONS = {
 
 
 def get_activation(spec) -> Activation:
-    """An activation from a name (``"relu"``), ``"rho_<alpha>"``, or an Activation.
+    """An activation from a spec string, or an Activation unchanged.
+
+    Accepts everything :func:`parse_activation_spec` does, plus the short
+    forms ``"rho_<alpha>"``, ``"abs_<alpha>"`` and ``"signed_<alpha>"``.
 
     >>> get_activation("rho_1/2").alpha
     1/2
+    >>> get_activation("leaky_relu:slope=0.1").b
+    1/10
     >>> get_activation("sigmoid2")
     Traceback (most recent call last):
     ...
@@ -228,10 +235,94 @@ def get_activation(spec) -> Activation:
     if isinstance(spec, Activation):
         return spec
     name = str(spec).strip()
+    if ":" in name:
+        return parse_activation_spec(name)
     if name in ACTIVATIONS:
         return ACTIVATIONS[name]()
+    if name in SPECS:
+        return parse_activation_spec(name)
     for prefix, make in (("rho_", rho_alpha), ("abs_", abs_power), ("signed_", signed_power)):
         if name.startswith(prefix):
-            return make(sp.Rational(name[len(prefix):]))
-    valid = ", ".join(list(ACTIVATIONS) + ["rho_<alpha>", "abs_<alpha>", "signed_<alpha>"])
+            return make(_spec_value(name[len(prefix):], "alpha"))
+    valid = ", ".join(list(ACTIVATIONS) + ["rho_<alpha>", "abs_<alpha>", "signed_<alpha>"]
+                      + [k for k in SPECS if k not in ACTIVATIONS])
     raise DomainError("activation", spec, f"one of {valid}")
+
+
+#: the parametrised specs ``NAME:key=value,...``: name -> (parameters with defaults, description)
+SPECS = {
+    "relu": ((), "max(0, x)"),
+    "rho": ((("alpha", 1),), "rho_alpha(x) = max(0, x)^alpha, alpha > -1/2"),
+    "homogeneous": ((("alpha", 1), ("a", 1), ("b", 0)), "a rho_alpha(x) - b rho_alpha(-x), alpha > -1/2"),
+    "leaky_relu": ((("slope", Rational(1, 100)),), "x for x > 0, slope*x otherwise"),
+    "abs": ((("alpha", 1),), "|x|^alpha"),
+    "signed": ((("alpha", 1),), "sign(x) |x|^alpha"),
+    "step": ((), "Heaviside step, rho_0"),
+    "identity": ((), "x"),
+    "tanh": ((), "tanh(x)"),
+    "erf": ((), "erf(x)"),
+    "gelu": ((), "x Phi(x) (Gaussian CDF Phi)"),
+    "sin": ((), "sin(x)"),
+    "cos": ((), "cos(x)"),
+    "exp": ((), "exp(x)"),
+    "softplus": ((), "log(1 + exp(x))"),
+    "swish": ((), "x sigmoid(x) (SiLU)"),
+    "elu": ((("a", 1),), "x for x > 0, a (exp(x) - 1) otherwise"),
+}
+
+
+def _spec_value(text, key):
+    text = text.strip()
+    if text.isidentifier():
+        return sp.Symbol(text, real=True)
+    try:
+        return sp.Rational(text) if ("." in text or "/" in text) else sp.Integer(text)
+    except (TypeError, ValueError):
+        raise ParseError(f"activation parameter {key}={text!r}: expected a number like 0.7, 3/2 or a name")
+
+
+def parse_activation_spec(spec: str) -> Activation:
+    """An activation from ``NAME[:key=value,...]`` (the CLI's activation specs).
+
+    Numbers are read exactly (``0.7`` is ``7/10``); a parameter given as a
+    name (``alpha=alpha``) stays symbolic.  :data:`SPECS` lists the names.
+
+    >>> parse_activation_spec("homogeneous:alpha=1.5,a=1,b=0.3").b
+    3/10
+    >>> parse_activation_spec("rho:alpha=0.7").alpha
+    7/10
+    >>> parse_activation_spec("rho:beta=2")
+    Traceback (most recent call last):
+    ...
+    symbolic_mf.errors.ParseError: activation rho takes parameters alpha, got 'beta'
+    """
+    name, _, rest = str(spec).partition(":")
+    name = name.strip()
+    if name not in SPECS:
+        raise DomainError("activation", name, "one of " + ", ".join(SPECS))
+    params = dict(SPECS[name][0])
+    kw = {}
+    if rest.strip():
+        for item in rest.split(","):
+            key, eq, val = item.partition("=")
+            key = key.strip()
+            if not eq:
+                raise ParseError(f"activation parameter {item!r}: write key=value")
+            if key not in params:
+                raise ParseError(f"activation {name} takes parameters {', '.join(params) or 'none'}, got {key!r}")
+            kw[key] = _spec_value(val, key)
+    p = {**params, **kw}
+    label = str(spec).strip()
+    if name == "rho":
+        return HomogeneousActivation(p["alpha"], 1, 0, name=label)
+    if name == "homogeneous":
+        return HomogeneousActivation(p["alpha"], p["a"], p["b"], name=label)
+    if name == "leaky_relu":
+        return HomogeneousActivation(1, 1, p["slope"], name=label)
+    if name == "abs":
+        return HomogeneousActivation(p["alpha"], 1, -1, name=label)
+    if name == "signed":
+        return HomogeneousActivation(p["alpha"], 1, 1, name=label)
+    if name == "elu":
+        return elu(p["a"])
+    return ACTIVATIONS[name]()

@@ -84,6 +84,12 @@ __all__ = [
     "backward_operator_monte_carlo",
     "simulate_gradient_growth",
     "forward_jacobian_eigenvalues",
+    "forward_eigenvalues_closed_form",
+    "forward_eigenvalues_sphere",
+    "forward_eigenvalues",
+    "forward_eigenvalue_limits",
+    "symmetry_breaking_alpha",
+    "gradient_explosion_rate_eps",
 ]
 
 c_ = sp.Symbol("c", real=True)
@@ -440,7 +446,7 @@ def backward_operator_monte_carlo(phi, B, samples: int = 20000, seed: int = 0):
 
 
 def simulate_gradient_growth(phi, B: int, width: int = 1000, depth: int = 50, seed: int = 0,
-                             sigma_w: float = 1.0, skip: int = 10):
+                             sigma_w: float = 1.0, skip: int = 10, eps: float = 0.0):
     r"""Finite-width experiment: deep BN network, exact BN backprop; per-layer squared-gradient growth.
 
     Forward :math:`h^l = x^{l-1}W^l`, :math:`x^l = \phi(\mathcal N(h^l))` per neuron;
@@ -448,6 +454,8 @@ def simulate_gradient_growth(phi, B: int, width: int = 1000, depth: int = 50, se
     exact BN Jacobian.  Returns ``(rate, norms)``: the geometric-mean ratio
     :math:`\|\delta h^{l-1}\|^2/\|\delta h^l\|^2` over layers away from both
     ends (``skip`` at each), and the list of :math:`\|\delta h^l\|^2`.
+    ``eps > 0`` uses :math:`\sqrt B\,Gh/\sqrt{\|Gh\|^2 + B\epsilon}` (variance + eps),
+    whose Jacobian :math:`\frac{\sqrt B}{\rho}(G - gg^T/\rho^2)` has the same form in :math:`\hat y = g/\rho`.
 
     >>> from symbolic_mf.activations import identity
     >>> rate, _ = simulate_gradient_growth(identity(), 6, width=200, depth=20, skip=5)
@@ -464,7 +472,7 @@ def simulate_gradient_growth(phi, B: int, width: int = 1000, depth: int = 50, se
         W = rng.standard_normal((N, N)) * (sigma_w / np.sqrt(N))
         h = x @ W
         g = h - h.mean(0, keepdims=True)
-        r = np.linalg.norm(g, axis=0, keepdims=True)
+        r = np.sqrt((g ** 2).sum(0, keepdims=True) + B * eps)     # BN with eps: sqrt(B) g / sqrt(|g|^2 + B eps)
         yh = g / r
         y = np.sqrt(B) * yh
         x = f(y)
@@ -477,7 +485,7 @@ def simulate_gradient_growth(phi, B: int, width: int = 1000, depth: int = 50, se
         v = delta * D
         # J^T v per neuron (column): sqrt(B)/r (G v - yh (yh . v)); G v = v - mean(v)
         Gv = v - v.mean(0, keepdims=True)
-        dh = np.sqrt(B) / r * (Gv - yh * (yh * v).sum(0, keepdims=True))
+        dh = np.sqrt(B) / r * (Gv - yh * (yh * v).sum(0, keepdims=True))   # yh = g/r: exact for eps >= 0 too
         norms.append(float((dh ** 2).sum()))
         delta = dh @ Ws[l].T
     norms = norms[::-1]  # norms[l] = ||dh^l||^2, l = 0..depth-1
@@ -500,6 +508,8 @@ def forward_jacobian_eigenvalues(phi, B: int, dps: int = 20, step=None):
     symmetric matrices on :math:`\mathbf 1^\perp`: 1, :math:`B-1` and
     :math:`B(B-3)/2`.
 
+    This is the slow independent check; the eigenvalues in closed form are
+    :func:`forward_eigenvalues` / :func:`forward_eigenvalues_closed_form`.
     Slow (about a minute for B = 4 at dps = 12: 2 B(B+1)/2 Laplace evaluations
     at dps + 10 digits); measured values are in docs/derivations/batchnorm.md.
 
@@ -541,3 +551,443 @@ def forward_jacobian_eigenvalues(phi, B: int, dps: int = 20, step=None):
             groups.append([e, 1])
     with mp.workdps(dps):
         return [(+g[0], g[1]) for g in groups]
+
+
+# ---------------------------------------------------------------------------
+# forward Jacobian at the BSB1 fixed point: closed form (Laplace) and sphere route
+
+
+@functools.lru_cache(maxsize=None)
+def _s_integral(power):
+    r"""SymPy-derived :math:`\int_0^\infty s^{\alpha-1+k}\mu^{\alpha+k}(1+2s\mu)^{-(B-1)/2-\alpha-1}ds` as a function of ``alpha``.
+
+    ``power = k`` (0 or 1).  The substitution :math:`w = 2s\mu` leaves
+    :math:`2^{-\alpha-k}\int_0^\infty w^{\alpha+k-1}(1+w)^{-(B-1)/2-\alpha-1}dw`,
+    which SymPy's ``integrate`` turns into Gamma functions.
+    """
+    a = sp.Symbol("alpha", positive=True)
+    n = sp.Symbol("n", positive=True)
+    w = sp.Symbol("w", positive=True)
+    val = 2 ** (-a - power) * sp.integrate(w ** (a + power - 1) * (1 + w) ** (-n / 2 - a - 1), (w, 0, sp.oo),
+                                           conds="none")
+    return sp.Lambda((a, n), sp.gammasimp(val))
+
+
+def _gsimp(e):
+    """Combine Gamma ratios (Gamma(z+1) = z Gamma(z)) and simplify."""
+    return sp.simplify(sp.gammasimp(sp.expand_func(sp.gammasimp(e))))
+
+
+@functools.lru_cache(maxsize=None)
+def _local_derivative(alpha, B):
+    r"""Derivative of :math:`V_\phi` (unit-variance kernel ``K``) at :math:`\Sigma = G`, derived by SymPy.
+
+    Returns ``(d_diag, d_cross, d_off, K)``: for a symmetric perturbation
+    :math:`\Delta`, :math:`dV_\phi(\Delta)_{ii} = d_{diag}\Delta_{ii}` and
+    :math:`dV_\phi(\Delta)_{ij} = d_{cross}(\Delta_{ii}+\Delta_{jj}) + d_{off}\Delta_{ij}`
+    (:math:`i\ne j`), with :math:`K` an undefined function (so the result
+    holds for any :math:`\phi` of degree :math:`\alpha`).
+    """
+    K = sp.Function("K")
+    S11, S22 = sp.symbols("S11 S22", positive=True)
+    S12 = sp.Symbol("S12", real=True)
+    off = (S11 * S22) ** (alpha / 2) * K(S12 / sp.sqrt(S11 * S22))
+    diag = S11 ** alpha * K(sp.Integer(1))
+    g, r = (B - 1) / B, -1 / B                       # G_ii, G_ij
+    at = {S11: g, S22: g, S12: r}
+    d_off = sp.diff(off, S12).subs(at).doit()
+    d_cross = sp.diff(off, S11).subs(at).doit()
+    d_diag = sp.diff(diag, S11).subs(at).doit()
+    return sp.simplify(d_diag), sp.simplify(d_cross), sp.simplify(d_off), K
+
+
+def forward_eigenvalues_closed_form(phi, B):
+    r"""Eigenvalues of the forward Jacobian :math:`dV_{B\phi}` at the BSB1 fixed point, homogeneous :math:`\phi`.
+
+    Returns a dict of SymPy expressions (``B`` may be a Symbol):
+    ``lambda_L`` (multiplicity :math:`B-1`), ``lambda_M`` (multiplicity
+    :math:`B(B-3)/2`) and ``lambda_trace`` (the direction :math:`G`, which
+    the derivation reduces to 0: BN is scale invariant).
+
+    Derivation (every step done by SymPy here): perturb
+    :math:`\Sigma = \Sigma^* + \epsilon\Delta` with :math:`\Delta\mathbf 1 = 0`.
+    In the Laplace integrand :math:`X = \Sigma G = \mu G + \epsilon\Delta`
+    commutes with :math:`G`, so :math:`G(I+2sX)^{-1}\Sigma G = \mu\tau G +
+    \epsilon\tau^2\Delta + O(\epsilon^2)`, :math:`\tau = 1/(1+2s\mu)`, and
+    :math:`\det(I+2sX)^{-1/2}` changes by :math:`-s\tau\,\mathrm{tr}\Delta`.
+    Homogeneity of :math:`V_\phi` puts the whole :math:`s`-dependence into
+    Beta integrals (:func:`_s_integral`), leaving the derivative of
+    :math:`V_\phi` at :math:`G` (:func:`_local_derivative`, in terms of
+    :math:`K_\phi` and :math:`K_\phi' = K_{\phi'}`).  Representatives:
+    :math:`\Delta_L = G\,\mathrm{diag}(1,-1,0,\ldots)G` and
+    :math:`\Delta_M = \mathrm{sym}((e_1-e_3)(e_2-e_4)^T)`; the eigenvalue is
+    read off :math:`G\,dV(\Delta)G = \lambda\Delta` with index-class sums
+    (entries with indices :math:`\ge 3` are all equal), valid for symbolic
+    :math:`B`.  Result, :math:`n = B-1`, :math:`\rho = -1/n`:
+
+    .. math::
+
+       \lambda_M = \frac{B\,K_\phi'(\rho)}{(n+2\alpha)(K_\phi(1)-K_\phi(\rho))},\qquad
+       \lambda_L = \frac{(n-1)\alpha}{n+2\alpha} + \frac{\lambda_M}{n}.
+
+    >>> from symbolic_mf.activations import identity
+    >>> Bs = sp.Symbol("B", integer=True, positive=True)
+    >>> ev = forward_eigenvalues_closed_form(identity(), Bs)
+    >>> [sp.factor(sp.hyperexpand(ev[k])) for k in ("lambda_L", "lambda_M", "lambda_trace")]
+    [(B - 1)/(B + 1), (B - 1)/(B + 1), 0]
+    """
+    alpha, a, b = _family(phi)
+    if alpha.is_number and not alpha > 0:
+        raise DomainError("alpha", alpha, "alpha > 0 (the Laplace s-integral needs a positive degree)")
+    B = sp.sympify(B)
+    n = B - 1
+    rho = -1 / n
+    d_diag, d_cross, d_off, K = _local_derivative(alpha, B)
+    cv = sp.Symbol("c_", real=True)
+    Kphi = sp.Lambda(cv, homogeneous_kernel(phi, cv))
+    Kd = sp.Lambda(cv, homogeneous_derivative_kernel(phi, cv))
+
+    def concrete(e):
+        e = e.replace(lambda u: isinstance(u, sp.Subs), lambda u: Kd(u.point[0]))
+        e = e.replace(lambda u: isinstance(u, sp.Derivative) and u.expr.func == K, lambda u: Kd(u.variables[0]))
+        return e.replace(K, Kphi)
+
+    def W(D):
+        """dV_phi(Delta) entry function for a perturbation given as a dict of entries."""
+        return lambda i, j: (d_diag * D(i, i) if i == j else d_cross * (D(i, i) + D(j, j)) + d_off * D(i, j))
+
+    def proj11(Wf, cls):
+        # (G W G)_{11} with index classes: `cls` lists representative indices and their counts
+        row1 = sum(m * Wf(1, k) for k, m in cls)
+        tot = sum(m1 * m2 * Wf(i, k) for i, m1 in cls for k, m2 in cls)
+        return Wf(1, 1) - 2 * row1 / B + tot / B ** 2
+
+    # L: Delta = G diag(1, -1, 0, ...) G
+    def DL(i, j):
+        dvec = {1: 1, 2: -1}
+        di, dj = dvec.get(i, 0), dvec.get(j, 0)
+        return (di if i == j else 0) - (di + dj) / B
+    clsL = [(1, 1), (2, 1), (3, B - 2)]
+    lamL_local = proj11(W(DL), clsL) / DL(1, 1)
+    # M: Delta = sym((e1 - e3)(e2 - e4)^T); (G W G)_{12} = W_12 since W = d_off * Delta has zero row sums
+    u = {1: 1, 3: -1}
+    v = {2: 1, 4: -1}
+    DM = lambda i, j: u.get(i, 0) * v.get(j, 0) + v.get(i, 0) * u.get(j, 0)
+    lamM_local = W(DM)(1, 2) / DM(1, 2)
+    # trace: Delta = G; both the V_phi derivative and the determinant term
+    DG = lambda i, j: (n / B if i == j else -1 / B)
+    Wt = W(DG)
+    I0 = _s_integral(0)(alpha, n)          # ∫ s^(a-1) mu^a tau^(n/2+a+1) ds
+    I1 = _s_integral(1)(alpha, n)          # ∫ s^a mu^(a+1) tau^(n/2+a+1) ds
+    # mu* = n^alpha (K(1) - K(rho)) / M_{2 alpha}  (bsb1_fixed_point_closed_form); the Gamma ratios combine first
+    M2a = chi_moment(2 * alpha, n)
+    ratio = _gsimp(B ** alpha / sp.gamma(alpha) * I0 * M2a / n ** alpha)
+    dK = Kphi(1) - Kphi(rho)
+    lam_M = concrete(ratio * lamM_local / dK)
+    lam_L = concrete(ratio * lamL_local / dK)
+    # trace direction, entry (1,2): tau-derivative of V_phi minus the determinant term (tr G = n)
+    V12 = K(rho) * (n / B) ** alpha
+    ratio1 = _gsimp(B ** alpha / sp.gamma(alpha) * I1 * M2a / n ** alpha)
+    lam_T = concrete(_gsimp(sp.expand(ratio * Wt(1, 2) - n * ratio1 * V12)) / dK)
+    return {"lambda_L": lam_L, "lambda_M": lam_M, "lambda_trace": lam_T,
+            "multiplicities": {"lambda_L": B - 1, "lambda_M": B * (B - 3) / 2, "lambda_trace": 1}}
+
+
+def forward_eigenvalues_sphere(phi, B, dps: int = 30):
+    r""":math:`\lambda_L, \lambda_M` for any :math:`\phi` by the spherical engine (independent of the Laplace route).
+
+    Route: for :math:`\Delta\mathbf 1 = 0`, :math:`\mathrm{tr}\Delta = 0`,
+    the Gaussian score function gives
+    :math:`dV(\Delta) = \frac{n}{2\mu^*}\mathbb E_x[(\hat y^T\Delta\hat y)\,\phi(\sqrt n t)\phi(\sqrt n t)^T]`
+    with :math:`\hat y` uniform on the unit sphere of :math:`\mathbf 1^\perp`
+    (:math:`\|Gh\|^2/\mu^*\sim\chi^2_n` independent of :math:`\hat y`,
+    :math:`\mathbb E\chi^2_n = n`).  With the representatives of
+    :func:`forward_eigenvalues_closed_form`,
+    :math:`\lambda_M = dV(\Delta_M)_{12}` and
+    :math:`\lambda_L = \langle\Delta_L, dV(\Delta_L)\rangle/\|\Delta_L\|^2 = W_{11} - 2W_{13}`;
+    coordinates other than the two inside :math:`\phi\phi` enter through
+    their conditional moments given the projection :math:`p` on the plane of
+    the two (uniform sphere: :math:`\mathbb E[x|p] = p`,
+    :math:`\mathrm{Cov}[x|p] = (1-|p|^2)/(n-k)` on the complement), so
+    everything is a one- or two-coordinate sphere integral
+    (:func:`~symbolic_mf.engines.spherical.expect_two`; one angular integral
+    per homogeneous piece when :math:`\phi` is homogeneous).
+
+    Returns ``{"lambda_L": mpf, "lambda_M": mpf}`` at ``dps`` digits.
+
+    >>> from symbolic_mf.activations import identity
+    >>> ev = forward_eigenvalues_sphere(identity(), 6, dps=15)
+    >>> print(mp.nstr(ev["lambda_L"], 12), mp.nstr(ev["lambda_M"], 12))   # (B-1)/(B+1)
+    0.714285714286 0.714285714286
+    """
+    phi = get_activation(phi)
+    B = _sph.check_batch_size(B, 5, "Delta_M needs four batch members and the plane complement n - 2 > 0")
+    fam = _family(phi)
+    hom = fam is not None and fam[0].is_number and not phi.parameters
+    with mp.workdps(dps + 10):
+        n = mp.mpf(B - 1)
+        rho = -1 / n
+        if hom:
+            deg, ah, bh = (mp.mpf(sp.N(v, mp.dps)) for v in fam)
+            f = lambda y: ah * y ** deg if y > 0 else (-bh * (-y) ** deg if y < 0 else mp.zero)
+        else:
+            f = _mp_callable(phi.expr)
+        gam = mp.acos(rho)
+        angles = sorted({mp.mpf(0), 2 * mp.pi} | {v % (2 * mp.pi) for v in
+                                                 (mp.pi / 2, 3 * mp.pi / 2, gam + mp.pi / 2, gam + 3 * mp.pi / 2)})
+
+        def E2(poly2, const):
+            """E[(poly2(y1, y2) + const) phi(y1) phi(y2)]; poly2 homogeneous of degree 2 in y = sqrt(n) t."""
+            if hom:
+                # radius factors out of each homogeneous piece (expect_two_homogeneous), one angular integral
+                w2 = n ** (deg + 1) * _sph.radial_moment(2 * deg + 2, B)
+                w0 = n ** deg * _sph.radial_moment(2 * deg, B)
+
+                def ang(th):
+                    c1, c2 = mp.cos(th), mp.cos(th - gam)
+                    ff = f(c1) * f(c2)
+                    return (w2 * poly2(c1, c2) + w0 * const) * ff if ff else ff
+                return mp.quad(ang, angles) / (2 * mp.pi)
+            return _sph.expect_two(lambda u, v: (poly2(u, v) + const) * f(u) * f(v), B)
+
+        q = _sph.expect_one(lambda y: f(y) ** 2, B)
+        qc = E2(lambda u, v: 0, 1)
+        mu = q - qc
+        # |p|^2 in the plane of u1, u2 (u1.u2 = rho), in y = sqrt(n) t units: n |p|^2
+        p2 = lambda u, v: (u * u - 2 * rho * u * v + v * v) / (1 - rho * rho)
+        # M: n E[(t1 - t3)(t2 - t4) | p] = y1 y2 + (y1+y2)^2 n/(n-1)^2 + (n - n|p|^2) rho(1-rho)/((n-2)(1+rho))
+        kM = rho * (1 - rho) / ((n - 2) * (1 + rho))
+        EM = E2(lambda u, v: u * v + (u + v) ** 2 * n / (n - 1) ** 2 - kM * p2(u, v), kM * n)
+        lam_M = n / (mu * B) * EM
+        # L: W11 = n/(2 mu B) E[(y1^2 - n E[t2^2|t1]) phi(y1)^2], E[t2^2|t1] = rho^2 t1^2 + (1-t1^2)(1-rho^2)/(n-1)
+        c2 = (1 - rho * rho) / (n - 1)
+        W11 = n / (2 * mu * B) * _sph.expect_one(lambda y: (y * y - rho * rho * y * y - (n - y * y) * c2) * f(y) ** 2, B)
+        # W13: E[t2^2 | t1, t3] = (rho (t1+t3)/(1+rho))^2 + (1-|p|^2)(1 - 2 rho^2/(1+rho))/(n-2)
+        k3 = (1 - 2 * rho * rho / (1 + rho)) / (n - 2)
+        E13 = E2(lambda u, v: u * u - (rho * (u + v) / (1 + rho)) ** 2 + k3 * p2(u, v), -k3 * n)
+        W13 = n / (2 * mu * B) * E13
+        lam_L = W11 - 2 * W13
+    with mp.workdps(dps):
+        return {"lambda_L": +lam_L, "lambda_M": +lam_M}
+
+
+_Bsym = sp.Symbol("B", integer=True, positive=True)
+
+
+@functools.lru_cache(maxsize=32)
+def _forward_symbolic(alpha, a, b):
+    """Closed forms with symbolic B, hyperexpanded, derived once per (alpha, a, b)."""
+    ev = forward_eigenvalues_closed_form(HomogeneousActivation(alpha, a, b), _Bsym)
+    return {k: sp.hyperexpand(ev[k]) for k in ("lambda_L", "lambda_M", "lambda_trace")}
+
+
+def forward_eigenvalues(phi, B, dps: int = 30):
+    r"""Forward Jacobian eigenvalues at the BSB1 fixed point: ``{"lambda_L", "lambda_M", "lambda_trace", "multiplicities"}``.
+
+    Homogeneous :math:`\phi` of degree > 0: the closed form of
+    :func:`forward_eigenvalues_closed_form` (derived once per activation with
+    symbolic ``B``, then evaluated; well under a second for ``B`` up to
+    :math:`10^4`).  Any other :math:`\phi`: the sphere route
+    :func:`forward_eigenvalues_sphere` (two-dimensional quadrature, slower;
+    needs ``B >= 5``).  ``lambda_trace`` is 0 for every :math:`\phi` (scale
+    invariance of BN); the multiplicities are :math:`B-1` (L) and
+    :math:`B(B-3)/2` (M).  BSB1 attracts iff :math:`\max(\lambda_L, \lambda_M) < 1`.
+
+    >>> from symbolic_mf.activations import relu
+    >>> ev = forward_eigenvalues(relu(), 10**4, dps=20)
+    >>> print(mp.nstr(ev["lambda_L"], 12), mp.nstr(ev["lambda_M"], 12))   # -> 1 and pi/(2(pi-1)) = 0.7334...
+    0.999773367059 0.733297280561
+    """
+    phi = get_activation(phi)
+    fam = _family(phi)
+    if fam is not None and fam[0].is_number and fam[0] > 0 and not phi.parameters:
+        B = _sph.check_batch_size(B, 4, "the L and M subspaces are both non-empty for B >= 4")
+        if fam[0].is_Rational:
+            sym = _forward_symbolic(*fam)
+            with mp.workdps(dps):
+                out = {k: _numeric_homogeneous(v.subs(_Bsym, B), dps) for k, v in sym.items()}
+                out = {k: +v for k, v in out.items()}
+        else:   # a floating-point degree: the closed form with symbolic alpha, evaluated by mpmath
+            fL, fM = _forward_alpha_functions(fam[1], fam[2])
+            with mp.workdps(dps + 10):
+                al = mp.mpf(sp.N(fam[0], dps + 10))
+                vals = (mp.re(fL(al, mp.mpf(B))), mp.re(fM(al, mp.mpf(B))))
+            with mp.workdps(dps):
+                out = {"lambda_L": +vals[0], "lambda_M": +vals[1], "lambda_trace": mp.zero}
+    else:
+        out = forward_eigenvalues_sphere(phi, B, dps)
+        out["lambda_trace"] = mp.zero
+    out["multiplicities"] = {"lambda_L": int(B) - 1, "lambda_M": int(B) * (int(B) - 3) // 2, "lambda_trace": 1}
+    return out
+
+
+def forward_eigenvalue_limits(phi):
+    r"""Large-batch limits of :math:`\lambda_L` and :math:`\lambda_M` (SymPy ``limit`` of the closed forms).
+
+    For every homogeneous :math:`\phi` of degree :math:`\alpha`,
+    :math:`\lambda_L\to\alpha` and
+    :math:`\lambda_M\to K_\phi'(0)/(K_\phi(1)-K_\phi(0))`.
+
+    >>> from symbolic_mf.activations import relu
+    >>> forward_eigenvalue_limits(relu())
+    {'lambda_L': 1, 'lambda_M': pi/(2*(-1 + pi))}
+    """
+    phi = get_activation(phi)
+    fam = _family(phi)
+    if fam is None:
+        raise DomainError("phi", phi, "a homogeneous activation a rho_alpha(x) - b rho_alpha(-x) with alpha > 0")
+    sym = _forward_symbolic(*fam)
+    return {k: sp.simplify(sp.limit(sym[k], _Bsym, sp.oo)) for k in ("lambda_L", "lambda_M")}
+
+
+@functools.lru_cache(maxsize=8)
+def _forward_alpha_functions(a, b):
+    """mpmath functions (alpha, B) -> lambda_L, lambda_M from the closed form with symbolic alpha and B."""
+    al = sp.Symbol("alpha", positive=True)
+    ev = forward_eigenvalues_closed_form(HomogeneousActivation(al, a, b), _Bsym)
+    return tuple(sp.lambdify((al, _Bsym), ev[k], modules=[MPMATH_FUNCTIONS, "mpmath"]) for k in ("lambda_L", "lambda_M"))
+
+
+def symmetry_breaking_alpha(B, a=1, b=0, dps: int = 30, bracket=(sp.Rational(1, 2), 64)):
+    r"""The degree :math:`\alpha^*` at which BSB1 stops being attracting for :math:`\phi = a\rho_\alpha(x) - b\rho_\alpha(-x)`.
+
+    Solves :math:`\max(\lambda_L(\alpha), \lambda_M(\alpha)) = 1` (closed forms
+    with symbolic :math:`\alpha`, mpmath root finder on ``bracket``).  For
+    :math:`\alpha > \alpha^*` the forward map pushes the batch away from the
+    symmetric fixed point along the L subspace (:math:`\lambda_L > 1`): batch
+    symmetry breaking.  Since :math:`\lambda_L\to\alpha`,
+    :math:`\alpha^*\to 1` as :math:`B\to\infty` (for :math:`\rho_\alpha`,
+    :math:`\lambda_M < 1` there).  ``B = None`` returns that limit.
+
+    For :math:`\rho_\alpha` at :math:`B = 4`, :math:`\lambda_L` rises to 1 only as
+    :math:`\alpha\to\infty` and no finite :math:`\alpha^*` exists (:class:`DomainError`).
+
+    >>> print(mp.nstr(symmetry_breaking_alpha(8, dps=15), 10))
+    1.619263847
+    """
+    al = sp.Symbol("alpha", positive=True)
+    if B is None:
+        lim = forward_eigenvalue_limits(HomogeneousActivation(sp.Integer(1), a, b))
+        return sp.Integer(1) if lim["lambda_M"] < 1 else None
+    B = _sph.check_batch_size(B, 4, "the L and M subspaces are both non-empty for B >= 4")
+    fLB, fMB = _forward_alpha_functions(sp.sympify(a), sp.sympify(b))
+    with mp.workdps(dps + 10):
+        fL = lambda v: fLB(v, mp.mpf(B))
+        fM = lambda v: fMB(v, mp.mpf(B))
+        g = lambda v: max(mp.re(fL(v)), mp.re(fM(v))) - 1
+        lo = mp.mpf(bracket[0])
+        if not g(lo) < 0:
+            raise DomainError("bracket", bracket, "a lower end where BSB1 is attracting")
+        hi = None
+        for h in [mp.mpf(2) ** k * lo for k in range(1, 40) if mp.mpf(2) ** k * lo <= bracket[1]] + [mp.mpf(bracket[1])]:
+            if g(h) > 0:
+                hi = h
+                break
+            lo = h
+        if hi is None:
+            raise DomainError("B", B, "a batch size where BSB1 loses stability for some alpha in the bracket",
+                              f"max(lambda_L, lambda_M) < 1 for all alpha in {bracket}; for rho_alpha at B = 4, "
+                              "lambda_L increases to (B-2)/2 = 1 as alpha -> oo and never crosses")
+        root = mp.findroot(g, (lo, hi), solver="anderson")
+        root = mp.findroot(g, (root, root * (1 + mp.mpf(10) ** (-dps // 2))), solver="secant")   # polish
+    with mp.workdps(dps):
+        return +root
+
+
+
+# ---------------------------------------------------------------------------
+# eps > 0: BN(h) = sqrt(B) G h / sqrt(|Gh|^2 + B eps) breaks scale invariance
+
+
+def _chi2_expect(f, n):
+    r""":math:`\mathbb E f(u)`, :math:`u\sim\chi^2_n` (mpmath quadrature at ambient precision)."""
+    n = mp.mpf(n)
+    c = 1 / (2 ** (n / 2) * mp.gamma(n / 2))
+    return c * mp.quad(lambda u: f(u) * u ** (n / 2 - 1) * mp.exp(-u / 2), [0, n / 4, n, 4 * n, mp.inf])
+
+
+def gradient_explosion_rate_eps(phi, B, eps, sigma_w2=1, dps: int = 20):
+    r""":math:`\lambda_G` with :math:`\epsilon > 0` for homogeneous :math:`\phi` of degree :math:`\alpha > 1/2`.
+
+    Derivation.  At a BSB1 pre-activation covariance with :math:`G\Sigma G = \mu G`,
+    :math:`g = Gh = \sqrt\mu\,r\,\hat y` with :math:`r^2\sim\chi^2_n` independent of the
+    uniform direction :math:`\hat y`, and the BN output is :math:`\kappa\,\sqrt n\,t`
+    with the *radial shrink factor* :math:`\kappa^2 = r^2/(r^2+\beta)`,
+    :math:`\beta = B\epsilon/\mu`: the :math:`\epsilon = 0` output times a scalar
+    independent of the direction.  Homogeneity then gives
+
+    * forward: :math:`V_\epsilon = \mathbb E[\kappa^{2\alpha}]\,V_0`, so :math:`c^*` is
+      unchanged and the fixed point is the root of
+      :math:`\epsilon/\sigma_w^2 = \beta\,\mu_0\,\mathbb E_\beta[\kappa^{2\alpha}]/B`
+      (:math:`\mu_0 = q^*(1-c^*)` at :math:`\epsilon = 0`); it exists only while
+      :math:`\epsilon/\sigma_w^2` is below the supremum of the right side (for ReLU
+      :math:`\mu_0 n/B`, reached as :math:`\beta\to\infty`); above it the signal dies;
+    * backward: the BN Jacobian is :math:`\frac{\sqrt B}{\rho}(G - \kappa^2\hat y\hat y^T)`,
+      :math:`\rho^2 = \|g\|^2 + B\epsilon`, :math:`D(\kappa) = \kappa^{\alpha-1}D(1)`, and the
+      trace of :math:`T(G) = \lambda G` gives
+
+    .. math::
+
+       \lambda_G(\epsilon) = \frac{B}{n\,\mu_0\,\mathbb E[\kappa^{2\alpha}]}\;
+       \mathbb E_r\!\left[\frac{\kappa^{2\alpha-2}}{r^2+\beta}\big(A - (2\kappa^2-\kappa^4)\,C\big)\right],
+
+    :math:`A = \mathbb E\,\mathrm{tr}(DGDG) = (n^2\mathbb Ed_1^2 + n\mathbb Ed_1d_2)/B`,
+    :math:`C = \mathbb E\,\hat y^TDGD\hat y = \tfrac{n^2}{B}(\mathbb Ed_1^2t_1^2 - \mathbb Ed_1t_1d_2t_2)`
+    (sphere integrals at :math:`\epsilon = 0`).  It depends on :math:`\epsilon` and
+    :math:`\sigma_w` only through :math:`\epsilon/\sigma_w^2`, and at :math:`\epsilon = 0`
+    reduces to :func:`gradient_explosion_rate` (:math:`\mathbb E[1/r^2] = 1/(n-2)`).
+
+    Returns ``{"lambda_G", "beta", "mu"}`` (``mu``: pre-activation :math:`\mu` at the fixed point).
+
+    >>> from symbolic_mf.activations import relu
+    >>> r = gradient_explosion_rate_eps(relu(), 8, mp.mpf("1e-30"), dps=15)
+    >>> print(mp.nstr(r["lambda_G"], 10))                 # eps -> 0: lambda_G(8) of ReLU
+    1.788189977
+    >>> print(mp.nstr(gradient_explosion_rate_eps(relu(), 8, 0.2, dps=15)["lambda_G"], 10))
+    1.557640328
+    """
+    phi = get_activation(phi)
+    fam = _family(phi)
+    if fam is None or not fam[0].is_number or not fam[0] > sp.S.Half:
+        raise DomainError("phi", phi, "a homogeneous activation of degree alpha > 1/2")
+    B = _sph.check_batch_size(B)
+    with mp.workdps(dps + 10):
+        eps, sw2 = mp.mpf(eps), mp.mpf(sigma_w2)
+        if not eps > 0 or not sw2 > 0:
+            raise DomainError("eps", eps, "eps > 0 and sigma_w2 > 0 (eps = 0: gradient_explosion_rate)")
+        alpha, a, b = (mp.mpf(sp.N(v, mp.dps)) for v in fam)
+        n = B - 1
+        f = lambda y: a * y ** alpha if y > 0 else (-b * (-y) ** alpha if y < 0 else mp.zero)
+        d = lambda y: alpha * (a * y ** (alpha - 1) if y > 0 else (b * (-y) ** (alpha - 1) if y < 0 else mp.zero))
+        q0 = _sph.expect_one(lambda y: f(y) ** 2, B)
+        mu0 = q0 - _sph.expect_two_homogeneous(lambda u, v: f(u) * f(v), B, 2 * alpha)
+        Ed2 = _sph.expect_one(lambda y: d(y) ** 2, B)
+        Ed2t2 = _sph.expect_one(lambda y: d(y) ** 2 * y * y, B) / n
+        Ed1d2 = _sph.expect_two_homogeneous(lambda u, v: d(u) * d(v), B, 2 * alpha - 2)
+        Ee1e2 = _sph.expect_two_homogeneous(lambda u, v: d(u) * d(v) * u * v, B, 2 * alpha) / n
+        A = (n * n * Ed2 + n * Ed1d2) / B
+        C = mp.mpf(n * n) / B * (Ed2t2 - Ee1e2)
+        k2a = lambda beta: _chi2_expect(lambda u: (u / (u + beta)) ** alpha, n)
+        target = eps / sw2
+        lhs = lambda lb: lb + mp.log(mu0 * k2a(mp.exp(lb)) / B) - mp.log(target)   # relative: eps may be tiny
+        # bracket in log beta: the right side increases from 0 (beta -> 0)
+        lo, hi = mp.log(target * B / mu0) - 5, None
+        for k in range(60):
+            v = lo + 2 * (k + 1)
+            if lhs(v) > 0:
+                hi = v
+                break
+        if hi is None:
+            raise DomainError("eps", eps, "eps/sigma_w^2 below the largest value with a non-zero BSB1 fixed point",
+                              "the signal mu -> 0: BN divides by sqrt(eps) and the layer is effectively linear")
+        lb = mp.findroot(lhs, (hi - 2, hi), solver="anderson")
+        beta = mp.exp(lb)
+
+        def integrand(u):
+            k2 = u / (u + beta)
+            return k2 ** (alpha - 1) / (u + beta) * (A - (2 * k2 - k2 * k2) * C)
+
+        lam = B / (n * mu0 * k2a(beta)) * _chi2_expect(integrand, n)
+        out = {"lambda_G": lam, "beta": beta, "mu": B * eps / beta}
+    with mp.workdps(dps):
+        return {k: +v for k, v in out.items()}

@@ -24,6 +24,7 @@ __all__ = [
     "UnknownIdentityError",
     "QuadratureError",
     "DivergentIntegralError",
+    "MissingDependencyError",
 ]
 
 
@@ -85,3 +86,15 @@ class QuadratureError(SymbolicMFError, ArithmeticError):
 
 class DivergentIntegralError(QuadratureError):
     """A numerical integral diverges (e.g. a non-integrable endpoint power)."""
+
+
+class MissingDependencyError(SymbolicMFError, ImportError):
+    """An optional dependency needed for the requested feature is not installed."""
+
+    def __init__(self, package: str, feature: str, install: str = ""):
+        self.package = package
+        self.feature = feature
+        msg = f"{feature} needs the optional package {package}, which is not installed"
+        if install:
+            msg += f": {install}"
+        super().__init__(msg)

@@ -38,6 +38,7 @@ from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, 
 import sympy as sp
 
 from .domains import Domain, IntegerRange, RealInterval
+from .errors import DomainError
 
 __all__ = ["Identity", "Variable", "RELATIONS"]
 
@@ -142,9 +143,9 @@ class Identity:
         notes: str = "",
     ):
         if not isinstance(id, str) or not _ID_RE.match(id):
-            raise ValueError(f"identity id {id!r} must match {_ID_RE.pattern}")
+            raise DomainError("id", repr(id), f"lower case letters, digits, '.', '-', '_' ({_ID_RE.pattern})")
         if relation not in RELATIONS:
-            raise ValueError(f"relation must be one of {RELATIONS}, got {relation!r}")
+            raise DomainError("relation", repr(relation), f"one of {', '.join(RELATIONS)}")
         self.id = id
         self.title = title
         self._lhs = lhs

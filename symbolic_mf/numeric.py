@@ -89,7 +89,47 @@ def _heaviside_mp(x, h0=None):
     return mp.mpf(1) / 2 if h0 is None else h0
 
 
+def _besselk_mp(n, x):
+    r""":math:`K_n(x)`, with :math:`K_0` on :math:`0 < x \lesssim 0.35\,\mathrm{prec}` from its power series.
+
+    mpmath's ``besselk(0, x)`` takes its divergent asymptotic (2F0) route
+    for every ``x >= 1``; until the series is convergent enough on its own
+    (``x`` above about ``prec*ln2/2``) mpmath resums it at 30-150 ms per
+    call, and a K_0 quadrature needs thousands of calls.  The ascending
+    series :math:`K_0 = \sum_k \frac{(x^2/4)^k}{(k!)^2}\big(H_k - \ln\frac x2
+    - \gamma\big)` has terms up to :math:`e^x` for a result near
+    :math:`e^{-x}`: the cancellation (:math:`2x\log_2 e` bits) is paid in
+    working precision, and the sum is then exact to the ambient precision
+    (tests/test_verify.py compares it with mpmath's ``besselk`` at 30-75
+    digits), 10-100 times faster there.  Everything else goes to mpmath.
+
+    >>> with mp.workdps(40):
+    ...     abs(_besselk_mp(0, mp.mpf(37)) / mp.besselk(0, mp.mpf(37)) - 1) < mp.mpf(10)**-39
+    True
+    """
+    if n == 0 and not isinstance(x, mp.mpc) and 0 < x <= mp.prec * 0.35 + 30:
+        prec = mp.prec
+        extra = int(2.8854 * float(x)) + 30
+        with mp.workprec(prec + extra):
+            x = mp.mpf(x)
+            t = x * x / 4
+            term, H = t, mp.one  # (x^2/4)^k/(k!)^2 and the harmonic number H_k, at k = 1
+            I0, S = 1 + t, t     # sums of term_k (I_0) and of term_k H_k, k <= 1
+            tiny = mp.ldexp(mp.one, -(prec + extra + 5))
+            k = 1
+            while not (term * H < tiny * S and term < tiny * I0):
+                k += 1
+                term = term * t / (k * k)
+                H += mp.one / k
+                I0 += term
+                S += term * H
+            val = S - (mp.log(x / 2) + mp.euler) * I0
+        return +val
+    return mp.besselk(n, x)
+
+
 MPMATH_FUNCTIONS = {
+    "besselk": _besselk_mp,
     "rho": _rho_mp,
     "hermite_prob": _hermite_prob_mp,
     "laguerre": lambda n, x: mp.laguerre(n, 0, x),

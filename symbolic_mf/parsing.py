@@ -53,6 +53,14 @@ MAX_LENGTH = 2000
 MAX_DEPTH = 60
 #: largest integer argument of factorial-like functions, and largest exponent of a numeric power
 MAX_INT_ARG = 10_000
+#: largest degree of an orthogonal polynomial built from user input (Legendre of degree 3000
+#: takes ~40 s to expand)
+MAX_DEGREE = 200
+#: largest size, in bits, of an exact number raised to an integer power (10**10000)**10000
+#: would need 4e8 bits
+MAX_POWER_BITS = 200_000
+#: most terms of a finite Sum with numeric limits
+MAX_SUM_TERMS = 100_000
 
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
@@ -124,6 +132,7 @@ FUNCTIONS = {
 }
 _SPECIAL_FORMS = ("E", "Integral", "Sum", "diff", "Derivative")
 _INT_GUARDED = {"factorial", "binomial", "gamma", "He", "hermite_prob", "gegenbauer", "legendre", "loggamma"}
+_DEGREE_GUARDED = {"He", "hermite_prob", "gegenbauer", "legendre"}
 
 _BINOPS = {
     ast.Add: lambda a, b: a + b,
@@ -215,6 +224,13 @@ class _Builder:
         if a.is_number and b.is_number and not (a in (0, 1, -1)):
             if abs(b) > MAX_INT_ARG:
                 raise ParseError(f"exponent {b} of a numeric power is too large (limit {MAX_INT_ARG})")
+            if a.is_Rational and b.is_Integer:
+                bits = max(int(a.p).bit_length(), int(a.q).bit_length()) * abs(int(b))
+                if bits > MAX_POWER_BITS:
+                    raise ParseError(
+                        f"numeric power {sp.sstr(b)} of a {max(int(a.p).bit_length(), int(a.q).bit_length())}-bit "
+                        f"number is too large (result limited to {MAX_POWER_BITS} bits)"
+                    )
         return a**b
 
     def tuple_(self, node, d, what):
@@ -251,6 +267,8 @@ class _Builder:
             for a in args:
                 if a.is_number and a.is_real and abs(a) > MAX_INT_ARG:
                     raise ParseError(f"argument {a} of {name} is too large (limit {MAX_INT_ARG})")
+        if name in _DEGREE_GUARDED and args and args[0].is_number and args[0].is_real and abs(args[0]) > MAX_DEGREE:
+            raise ParseError(f"degree {args[0]} of {name} is too large (limit {MAX_DEGREE})")
         try:
             return fn(*args)
         except TypeError as e:
@@ -285,7 +303,10 @@ class _Builder:
         if name == "Sum":
             if len(node.args) != 2:
                 raise ParseError("Sum takes (f, (k, a, b))")
-            return sp.Sum(self.build(node.args[0], d), self.tuple_(node.args[1], d, "Sum"))
+            k, lo, hi = self.tuple_(node.args[1], d, "Sum")
+            if lo.is_number and hi.is_number and lo.is_finite and hi.is_finite and hi - lo >= MAX_SUM_TERMS:
+                raise ParseError(f"Sum over {hi - lo + 1} terms is too long (limit {MAX_SUM_TERMS})")
+            return sp.Sum(self.build(node.args[0], d), (k, lo, hi))
         # diff / Derivative: unevaluated
         if len(node.args) != 2 or not isinstance(node.args[1], ast.Name):
             raise ParseError(f"{name} takes (f, x)")

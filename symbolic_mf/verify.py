@@ -61,7 +61,7 @@ from typing import Dict, List, Mapping, Optional, Sequence
 import sympy as sp
 from mpmath import mp
 
-from .errors import PrecisionError, SymbolicMFError
+from .errors import DomainError, PrecisionError, SymbolicMFError
 from .identity import Identity
 from .numeric import compile_expr, to_mp
 
@@ -191,7 +191,7 @@ class Verdict:
             "seconds": round(self.seconds, 3),
             "reason": self.reason,
             "counterexample": None if self.counterexample is None else self.counterexample.to_dict(),
-            "rigorous": None if self.rigorous is None else str(self.rigorous),
+            "rigorous": None if self.rigorous is None else self.rigorous.to_dict(),
         }
 
 
@@ -499,7 +499,9 @@ def verify(
     check_dps : int
         The second, higher precision (default ``dps + max(10, dps // 2)``).
     rigorous : bool
-        Also run the ball-arithmetic referee (needs python-flint).
+        Also run the ball-arithmetic referee (:mod:`symbolic_mf.rigorous`,
+        needs python-flint) at the same points: disjoint enclosures turn the
+        verdict into FAIL; its findings are in ``Verdict.rigorous``.
     pools : mapping
         Override the sampling pool of some variables.
     max_dps : int
@@ -509,14 +511,26 @@ def verify(
 
     Leaves ``mp.dps`` as it found it.
     """
-    if not isinstance(dps, int) or dps < MIN_DPS:
+    if not _is_int(dps) or dps < MIN_DPS:
         raise PrecisionError("dps", dps, f"an integer dps >= {MIN_DPS}")
     digits = dps - 5 if digits is None else digits
+    if not _is_int(digits) or not 1 <= digits <= dps:
+        raise PrecisionError("digits", digits, f"an integer 1 <= digits <= dps = {dps}")
     check_dps = dps + max(10, dps // 2) if check_dps is None else check_dps
-    if check_dps <= dps:
-        raise PrecisionError("check_dps", check_dps, f"check_dps > dps = {dps}")
+    if not _is_int(check_dps) or check_dps <= dps:
+        raise PrecisionError("check_dps", check_dps, f"an integer check_dps > dps = {dps}")
     max_dps = 3 * dps if max_dps is None else max_dps
+    if not _is_int(max_dps) or max_dps < check_dps:
+        raise PrecisionError("max_dps", max_dps, f"an integer max_dps >= check_dps = {check_dps}")
     n = DEFAULT_POINTS if points is None else points
+    if not _is_int(n) or n < 1:
+        raise DomainError("points", n, "an integer number of points >= 1")
+    if not _is_int(seed):
+        raise DomainError("seed", seed, "an integer seed")
+    if rigorous:
+        from .rigorous import require_flint  # fail before any work if python-flint is missing
+
+        require_flint()
     t0 = time.perf_counter()
     saved = mp.prec
     try:
@@ -546,7 +560,7 @@ def verify(
         if rigorous:
             from .rigorous import referee  # optional dependency
 
-            verdict.rigorous = referee(identity, pts)
+            verdict.rigorous = referee(identity, pts, dps=dps)
             if verdict.rigorous.refutes:
                 verdict.status = "FAIL"
                 verdict.counterexample = verdict.rigorous.counterexample
@@ -554,6 +568,10 @@ def verify(
         return verdict
     finally:
         mp.prec = saved
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
 
 
 def _aggregate(identity, results, dps, check_dps, seconds) -> Verdict:

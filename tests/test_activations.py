@@ -1,9 +1,13 @@
+import json
+
 import pytest
 import sympy as sp
 from mpmath import mp, mpf
 
 from symbolic_mf import activations as A
-from symbolic_mf.errors import DomainError, NotPSDError
+from symbolic_mf.activations import SPECS, parse_activation_spec
+from symbolic_mf.cli import main
+from symbolic_mf.errors import DomainError, NotPSDError, ParseError
 
 
 @pytest.mark.parametrize("act, ref", [
@@ -51,3 +55,41 @@ def test_kernel_numeric_rejects_non_psd_covariance():
 
 def test_derivative_of_relu_is_step():
     assert A.relu().derivative().expr == A.step().expr
+
+
+# --- activation specs (the CLI's NAME[:key=value,...]) ---------------------
+
+
+
+@pytest.mark.parametrize("spec, alpha, a, b", [
+    ("relu", 1, 1, 0), ("rho:alpha=0.7", sp.Rational(7, 10), 1, 0),
+    ("homogeneous:alpha=1.5,a=1,b=0.3", sp.Rational(3, 2), 1, sp.Rational(3, 10)),
+    ("leaky_relu:slope=0.1", 1, 1, sp.Rational(1, 10)), ("abs", 1, 1, -1), ("abs:alpha=2", 2, 1, -1),
+    ("signed:alpha=1/3", sp.Rational(1, 3), 1, 1), ("step", 0, 1, 0), ("identity", 1, 1, 1),
+])
+def test_spec_family_parameters(spec, alpha, a, b):
+    phi = parse_activation_spec(spec)
+    assert (phi.alpha, phi.a, phi.b) == (alpha, a, b)
+
+
+def test_spec_symbolic_parameter_and_elu():
+    assert parse_activation_spec("rho:alpha=alpha").alpha == sp.Symbol("alpha", real=True)
+    assert parse_activation_spec("elu:a=2")(-1) == 2 * (sp.exp(-1) - 1)
+
+
+@pytest.mark.parametrize("spec, error", [
+    ("rho:beta=2", ParseError), ("rho:alpha", ParseError), ("rho:alpha=x+1", ParseError),
+    ("tanh:gamma=2", ParseError), ("sigmoid", DomainError), ("rho:alpha=-0.5", DomainError),
+])
+def test_spec_errors_name_the_parameter(spec, error):
+    with pytest.raises(error):
+        parse_activation_spec(spec)
+
+
+def test_activations_command_lists_every_spec_and_each_parses(capsys):
+    assert main(["activations", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["spec"].split(":")[0] for r in rows] == list(SPECS)
+    for r in rows:
+        phi = parse_activation_spec(r["spec"])
+        assert (r["degree"] is None) == (phi.degree is None)

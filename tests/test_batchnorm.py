@@ -271,5 +271,203 @@ def test_forward_jacobian_multiplicities():
     ev = forward_jacobian_eigenvalues(relu(), B, dps=12)
     nonzero = sorted(m for v, m in ev if abs(v) > 1e-6)
     assert nonzero == sorted([B - 1, B * (B - 3) // 2])
+    # finite differences of the Laplace engine against the closed forms (about dps/2 = 6 digits correct)
+    cf = forward_eigenvalues(relu(), B, dps=20)
+    got = {m: v for v, m in ev if abs(v) > 1e-6}
+    assert abs(got[B - 1] - cf["lambda_L"]) < 1e-5 and abs(got[B * (B - 3) // 2] - cf["lambda_M"]) < 1e-5
     lin = forward_jacobian_eigenvalues(identity(), B, dps=12)
     assert [(round(float(v), 8), m) for v, m in lin if abs(v) > 1e-6] == [(0.6, B - 1 + B * (B - 3) // 2)]
+
+
+# -- forward Jacobian at BSB1: closed form (Laplace) vs sphere route vs Monte Carlo ------------------
+
+
+from symbolic_mf.batchnorm import (forward_eigenvalue_limits, forward_eigenvalues, forward_eigenvalues_closed_form,  # noqa: E402
+                                   forward_eigenvalues_sphere, symmetry_breaking_alpha)
+
+
+@pytest.mark.parametrize("phi,B", [(relu(), 5), (relu(), 12), (identity(), 7), (leaky_relu(sp.Rational(-1, 2)), 6),
+                                   (HomogeneousActivation(sp.Rational(5, 2)), 9),
+                                   (HomogeneousActivation(sp.Rational(1, 3), 1, sp.Rational(2, 3)), 5)])
+def test_forward_eigenvalues_closed_form_equals_sphere_route(phi, B):
+    # two independent routes (Laplace derivative + Beta integral; Gaussian score function on the sphere), 20 digits
+    with mp.workdps(25):
+        cf = forward_eigenvalues(phi, B, dps=25)
+        sph = forward_eigenvalues_sphere(phi, B, dps=25)
+        assert close(cf["lambda_L"], sph["lambda_L"], 20) and close(cf["lambda_M"], sph["lambda_M"], 20)
+        assert cf["lambda_trace"] == 0
+        assert cf["multiplicities"] == {"lambda_L": B - 1, "lambda_M": B * (B - 3) // 2, "lambda_trace": 1}
+
+
+def test_forward_eigenvalues_symbolic_linear_and_structure():
+    Bs = sp.Symbol("B", integer=True, positive=True)
+    ev = forward_eigenvalues_closed_form(identity(), Bs)
+    for k in ("lambda_L", "lambda_M"):
+        assert sp.simplify(sp.hyperexpand(ev[k]) - (Bs - 1) / (Bs + 1)) == 0
+        assert sp.simplify(sp.hyperexpand(ev[k]) - Bs / (Bs + 1)) != 0     # a shifted index is told apart
+    assert ev["lambda_trace"] == 0
+    # structure lambda_L = (n-1) alpha/(n+2 alpha) + lambda_M/n, checked for rho_2 at symbolic B
+    ev2 = forward_eigenvalues_closed_form(HomogeneousActivation(2), Bs)
+    n = Bs - 1
+    d = sp.hyperexpand(ev2["lambda_L"] - (n - 1) * 2 / (n + 4) - ev2["lambda_M"] / n)
+    assert all(abs(sp.N(d.subs(Bs, v), 30)) < 1e-25 for v in (5, 9, 40))
+
+
+def test_laplace_perturbation_step_commutes():
+    # the step G (I + 2 s X)^(-1) Sigma G = mu tau G + eps tau^2 Delta + O(eps^2), derived by SymPy at B = 4
+    from symbolic_mf.engines.laplace import laplace_integrand, s
+
+    eps = sp.Symbol("epsilon")
+    G = laplace.centering(4)
+    u, v = sp.Matrix([1, 0, -1, 0]), sp.Matrix([0, 1, 0, -1])
+    D = u * v.T + v * u.T
+    Sigma = sp.eye(4) + sp.ones(4, 4) / 5 + eps * D          # mu = 1
+    det, M = laplace_integrand(Sigma, 1)
+    dM = M.diff(eps).subs(eps, 0).applyfunc(sp.simplify)
+    assert (dM - D / (1 + 2 * s) ** 2).applyfunc(sp.simplify) == sp.zeros(4, 4)
+    assert sp.simplify(det.diff(eps).subs(eps, 0)) == 0          # tr Delta = 0: no determinant term
+
+
+def _forward_operator_monte_carlo(f, B, samples, seed):
+    """dV as a matrix on Sym(1-perp) by the score function, output projected by G (NumPy, shared samples)."""
+    rng = np.random.default_rng(seed)
+    g = rng.standard_normal((samples, B))
+    g -= g.mean(1, keepdims=True)
+    yh = g / np.linalg.norm(g, axis=1, keepdims=True)
+    F = f(np.sqrt(B) * yh)
+    n = B - 1
+    mu = np.mean(F[:, 0] ** 2) - np.mean(F[:, 0] * F[:, 1])
+    U = np.linalg.svd(np.eye(B) - 1.0 / B)[0][:, :n]
+    basis = []
+    for i in range(n):
+        for j in range(i, n):
+            E = np.zeros((n, n))
+            E[i, j] = E[j, i] = 1 / np.sqrt(2) if i != j else 1.0
+            basis.append(U @ E @ U.T)
+    FF = F[:, :, None] * F[:, None, :]
+    EF = FF.mean(0)
+    out = []
+    for D in basis:
+        w = np.einsum("si,ij,sj->s", yh, D, yh)
+        dV = (n * np.einsum("s,sij->ij", w, FF) / samples - np.trace(D) * EF) / (2 * mu)
+        out.append([np.sum(Bi * dV) for Bi in basis])
+    return np.linalg.eigvals(np.array(out).T).real
+
+
+def test_forward_spectrum_and_multiplicities_monte_carlo():
+    # full operator on the B(B-1)/2 symmetric directions of 1-perp: eigenvalue 0 once (G), lambda_L B-1 times,
+    # lambda_M B(B-3)/2 times; Monte Carlo with 200000 samples: single eigenvalues within 0.04 (seed spread of
+    # the extreme ones ~0.015), group means within 0.015
+    B = 6
+    ev = forward_eigenvalues(relu(), B, dps=15)
+    w = np.sort(_forward_operator_monte_carlo(lambda y: np.maximum(y, 0), B, 200000, 5))
+    L, M = float(ev["lambda_L"]), float(ev["lambda_M"])
+    mL, mM = B - 1, B * (B - 3) // 2
+    expected = np.sort([0.0] + [L] * mL + [M] * mM)
+    assert np.allclose(w, expected, atol=0.04), (w, expected)
+    assert abs(w[0]) < 1e-10                                   # scale invariance: G is exactly in the kernel
+    assert abs(w[1:1 + mM].mean() - M) < 0.015 and abs(w[1 + mM:].mean() - L) < 0.015
+
+
+def test_forward_eigenvalue_limits_and_large_B():
+    lim = forward_eigenvalue_limits(relu())
+    assert lim["lambda_L"] == 1 and sp.simplify(lim["lambda_M"] - sp.pi / (2 * (sp.pi - 1))) == 0
+    lim2 = forward_eigenvalue_limits(HomogeneousActivation(2))
+    assert lim2["lambda_L"] == 2
+    ev = forward_eigenvalues(HomogeneousActivation(2), 10 ** 5, dps=20)
+    assert abs(ev["lambda_L"] - 2) < 1e-3 and abs(ev["lambda_M"] - mp.mpf(sp.N(lim2["lambda_M"], 20))) < 1e-3
+
+
+def test_symmetry_breaking_alpha():
+    with mp.workdps(20):
+        vals = [symmetry_breaking_alpha(B, dps=20) for B in (5, 8, 32, 512)]
+        assert all(a > b > 1 for a, b in zip(vals, vals[1:]))
+        assert abs(vals[-1] - 1) < 0.01
+        # below the threshold BSB1 attracts, above it does not (lambda_L crosses 1)
+        for B, a in ((8, vals[1]), (32, vals[2])):
+            lo = forward_eigenvalues(HomogeneousActivation(sp.Float(a - mp.mpf("0.01"), 25)), B, dps=20)["lambda_L"]
+            hi = forward_eigenvalues(HomogeneousActivation(sp.Float(a + mp.mpf("0.01"), 25)), B, dps=20)["lambda_L"]
+            assert lo < 1 < hi
+    assert symmetry_breaking_alpha(None) == 1
+    with pytest.raises(DomainError) as e:
+        symmetry_breaking_alpha(4)
+    assert e.value.parameter == "B"
+
+
+@pytest.mark.parametrize("id_,rhs", [
+    # lambda_M with n + 2 in place of n + 2 alpha (right only at alpha = 1)
+    ("bn.forward-lambda-m", lambda ev, a, B: ev["lambda_M"] * (B - 1 + 2 * a) / (B + 1)),
+    # lambda_L without the lambda_M / n term
+    ("bn.forward-lambda-l", lambda ev, a, B: (B - 2) * a / (B - 1 + 2 * a)),
+])
+def test_forward_eigenvalue_misprints_rejected(id_, rhs):
+    idy = catalogue()[id_]
+    a, b_, B = idy.symbols
+    ev = forward_eigenvalues_closed_form(HomogeneousActivation(a, 1, b_), B)
+    bad = idy.replace(id=id_ + ".wrong", rhs=sp.hyperexpand(rhs(ev, a, B)))
+    assert verify(bad, points=3).status == "FAIL"
+
+
+def test_cli_bn_json_forward_keys(capsys):
+    import json
+
+    from symbolic_mf.cli import main
+
+    assert main(["bn", "relu", "--batch", "5", "--dps", "20", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["lambda_L"].startswith("0.60971679501353721") and out["lambda_M"].startswith("0.43886718005414885")
+    assert out["multiplicities"] == {"lambda_L": 4, "lambda_M": 5, "lambda_trace": 1}
+
+
+# -- eps > 0 ---------------------------------------------------------------------------------------
+
+
+from symbolic_mf.batchnorm import gradient_explosion_rate_eps  # noqa: E402
+
+
+def test_eps_rate_limits_and_invariance():
+    with mp.workdps(20):
+        r0 = gradient_explosion_rate_eps(relu(), 8, mp.mpf("1e-40"), dps=20)
+        assert close(r0["lambda_G"], gradient_explosion_rate(relu(), 8, dps=20), 15)
+        # depends on eps and sigma_w only through eps / sigma_w^2
+        a = gradient_explosion_rate_eps(relu(), 8, mp.mpf("0.1"), 1, dps=20)
+        b = gradient_explosion_rate_eps(relu(), 8, mp.mpf("0.2"), 2, dps=20)
+        assert close(a["lambda_G"], b["lambda_G"], 15) and close(2 * a["mu"], b["mu"], 15)
+        # eps lowers the rate monotonically (toward the linear regime), never to 1
+        lams = [gradient_explosion_rate_eps(relu(), 8, e, dps=20)["lambda_G"] for e in ("0.01", "0.1", "0.3")]
+        assert lams[0] > lams[1] > lams[2] > 1
+    # ReLU: a non-zero fixed point exists only for eps/sigma_w^2 < mu_0 (B-1)/B (= 0.328 at B = 8)
+    with pytest.raises(DomainError) as e:
+        gradient_explosion_rate_eps(relu(), 8, 0.34)
+    assert e.value.parameter == "eps"
+    with pytest.raises(DomainError):
+        gradient_explosion_rate_eps(relu(), 8, 0)
+
+
+def test_eps_rate_matches_monte_carlo_of_backward_map():
+    # Monte Carlo (200000 samples) of tr(sigma_w^2 E[J D G D J])/(B-1) at the eps fixed point, exact eps Jacobian;
+    # standard error about 0.3%, tolerance 1.5%
+    B, eps = 8, 0.1
+    r = gradient_explosion_rate_eps(relu(), B, eps, dps=15)
+    mu = float(r["mu"])
+    rng = np.random.default_rng(11)
+    z = rng.standard_normal((200000, B))
+    g = np.sqrt(mu) * (z - z.mean(1, keepdims=True))
+    rho = np.sqrt((g ** 2).sum(1) + B * eps)
+    yh = g / rho[:, None]
+    D = (yh > 0).astype(float)
+    G = np.eye(B) - 1.0 / B
+    # T(G) trace: (B/rho^2) tr[Q D G D Q] = (B/rho^2) ||G D Q||_F^2, Q = G - yh yh^T
+    Q = G[None] - yh[:, :, None] * yh[:, None, :]
+    GDQ = np.einsum("ij,sj,sjk->sik", G, D, Q)
+    tr = (GDQ ** 2).sum((1, 2))
+    lam_mc = np.mean(B / rho ** 2 * tr) / (B - 1)
+    assert abs(lam_mc / float(r["lambda_G"]) - 1) < 0.015, (lam_mc, r)
+
+
+@pytest.mark.parametrize("eps", [pytest.param(0.05, marks=pytest.mark.slow), 0.2])
+def test_eps_rate_matches_finite_width_network(eps):
+    # width 400, depth 30, two seeds (measured spread 1-2%), tolerance 4%
+    lam = float(gradient_explosion_rate_eps(relu(), 8, eps, dps=15)["lambda_G"])
+    rates = [simulate_gradient_growth(relu(), 8, width=400, depth=30, seed=s, skip=6, eps=eps)[0] for s in range(2)]
+    assert abs(np.mean(rates) / lam - 1) < 0.04, (rates, lam)

@@ -248,4 +248,10 @@ def test_cli_kernel_json(capsys):
     assert out["method"] == "hermite" and "acos" in out["closed_form"]
     with mp.workdps(20):
         assert abs(mp.mpf(out["values"][0]["value"]) - (-mp.mpf(1) / 10)) < mp.mpf(10) ** -18  # K(-1) = -s E[relu^2]*2
-    assert main(["kernel", "tanh"]) == 2
+    capsys.readouterr()
+    # no engine derives tanh's kernel: values only (quadrature), and no closed form to print
+    assert main(["kernel", "tanh", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["method"] == "quadrature" and out["closed_form"] is None and out["values"] == []
+    assert main(["kernel", "tanh", "--latex"]) == 2
+    assert main(["kernel", "tanh", "--at", "1.5"]) == 2

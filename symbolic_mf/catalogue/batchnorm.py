@@ -4,10 +4,12 @@ Every right side here is produced by an engine of :mod:`symbolic_mf.batchnorm`
 (Laplace, spherical, Gegenbauer), derived lazily on first use; every left
 side is computed by an independent route: a one-dimensional integral, an
 integral over the sphere :math:`S^{B-2}` in polar coordinates, or direct
-quadrature.  None of the formulas is typed in from the paper: the text
-of the paper available to us held its abstract and introduction only, so
-the printed equations could not be compared symbol by symbol (see
-docs/derivations/batchnorm.md for what was checked instead).
+quadrature.  None of the formulas is typed in from the paper.  An earlier
+version of the paper (OpenReview submission) was later found with its
+equations; docs/derivations/batchnorm.md, section 9, compares its printed
+formulas with these identities and lists the misprints (Thm 6: v* for
+u* = q*(1-c*); Thm 9: sign of an exponent; Thm 3: a missing inverse;
+Eq. 9: sigma^2 for sigma and 1/N for 1/B).
 """
 
 from __future__ import annotations
@@ -129,6 +131,31 @@ def _dirichlet_lhs(env):
     return expect_one(lambda v: (1 - (v / sn) ** 2) * dC(jj, v / sn) * dC(kk, v / sn), BB, breaks=())
 
 
+def _homog(env):
+    from ..activations import HomogeneousActivation
+
+    return HomogeneousActivation(sp.Float(env[alpha], mp.dps + 5), 1, sp.Float(env[b], mp.dps + 5))
+
+
+def _forward_sphere(key):
+    """lambda_L or lambda_M of a rho_alpha(x) - b rho_alpha(-x) by the sphere (score-function) route."""
+    def f(env):
+        from ..batchnorm import forward_eigenvalues_sphere
+
+        return forward_eigenvalues_sphere(_homog(env), _int(env, B, 5), dps=mp.dps)[key]
+    return f
+
+
+def _lambda_L_at_threshold(env):
+    """lambda_L at alpha*(B) (closed-form root) evaluated by the sphere route."""
+    from ..activations import HomogeneousActivation
+    from ..batchnorm import forward_eigenvalues_sphere, symmetry_breaking_alpha
+
+    BB = _int(env, B, 5)
+    a_star = symmetry_breaking_alpha(BB, dps=mp.dps)
+    return forward_eigenvalues_sphere(HomogeneousActivation(sp.Float(a_star, mp.dps + 5)), BB, dps=mp.dps)["lambda_L"]
+
+
 # -- registration ----------------------------------------------------------------
 
 
@@ -240,4 +267,72 @@ def register(reg):
         numeric={"lhs": _dirichlet_lhs},
         extra_points=[{"j": 4, "k": 4, "B": 6}, {"j": 2, "k": 4, "B": 5}],
         zero_scale=10,
+    ))
+
+    # -- forward Jacobian at BSB1 (issue 5, second part) --------------------------------
+    from ..batchnorm import forward_eigenvalue_limits, forward_eigenvalues_closed_form
+    from ..functions import expectation, rho as Rho, z
+
+    hom = lambda: HomogeneousActivation(alpha, 1, b)
+    dom3 = {alpha: RealInterval(0, 3, right_open=False, sharp="lo"),
+            b: RealInterval(-1, 1, left_open=False, right_open=False, sharp="none"), B: IntegerRange(5, 40)}
+    add(Identity(
+        "bn.forward-lambda-m",
+        "Forward Jacobian at BSB1, M subspace (multiplicity B(B-3)/2): "
+        "lambda_M = B K'(rho)/((B-1+2 alpha)(K(1)-K(rho))), rho = -1/(B-1)",
+        sp.Function("lambda_M_sphere")(alpha, b, B),
+        lambda: sp.hyperexpand(forward_eigenvalues_closed_form(hom(), B)["lambda_M"]),
+        dom3,
+        references=[YANG + ", forward eigenvalues at the BSB1 fixed point"],
+        topics=[TOPIC],
+        method="laplace",
+        numeric={"lhs": _forward_sphere("lambda_M")},
+        extra_points=[{"alpha": 1, "b": 0, "B": 5}, {"alpha": 1, "b": 1, "B": 6}],
+        notes="lhs: Gaussian score function + conditional moments on S^{B-2} (spherical engine); "
+              "rhs: derivative of the Laplace integral at Sigma*, Beta function at B+2. Misprint: the earlier "
+              "(OpenReview) version's Thm 6 divides by v* (the 11^T coefficient of Sigma*); it must be "
+              "u* = q*(1-c*) = (K(1)-K(rho))-proportional, else ReLU B = 8 gives 1.6147 instead of 0.53861.",
+    ))
+    add(Identity(
+        "bn.forward-lambda-l",
+        "Forward Jacobian at BSB1, L subspace (multiplicity B-1): lambda_L = (B-2) alpha/(B-1+2 alpha) + lambda_M/(B-1)",
+        sp.Function("lambda_L_sphere")(alpha, b, B),
+        lambda: sp.hyperexpand(forward_eigenvalues_closed_form(hom(), B)["lambda_L"]),
+        dom3,
+        references=[YANG + ", forward eigenvalues at the BSB1 fixed point"],
+        topics=[TOPIC],
+        method="laplace",
+        numeric={"lhs": _forward_sphere("lambda_L")},
+        extra_points=[{"alpha": 1, "b": 0, "B": 5}, {"alpha": 2, "b": 0, "B": 7}],
+        notes="Delta_L = G diag(1,-1,0,...) G; lambda_L = <Delta_L, dV(Delta_L)>/|Delta_L|^2 on the sphere side.",
+    ))
+    phi_z = Rho(alpha, z) - b * Rho(alpha, -z)
+    dphi_z = alpha * Rho(alpha - 1, z) + b * alpha * Rho(alpha - 1, -z)
+    add(Identity(
+        "bn.forward-lambda-m-limit",
+        "Large-batch limit of lambda_M: E[phi'(z)]^2 / Var[phi(z)] (lambda_L -> alpha)",
+        expectation(dphi_z) ** 2 / (expectation(phi_z ** 2) - expectation(phi_z) ** 2),
+        lambda: forward_eigenvalue_limits(hom())["lambda_M"],
+        {alpha: RealInterval(0, 3, right_open=False, sharp="lo"),
+         b: RealInterval(-1, 1, left_open=False, right_open=False, sharp="none")},
+        references=[YANG + ", large-B limit of the forward eigenvalues"],
+        topics=[TOPIC],
+        method="laplace",
+        extra_points=[{"alpha": 1, "b": 0}],
+        notes="rhs: SymPy limit B -> oo of the closed form; lhs: K'(0) = E[phi']^2 (Price), K(1) - K(0) = Var phi, "
+              "by Gaussian quadrature. ReLU: pi/(2(pi-1)); identity: 1; |x|: 0.",
+    ))
+    add(Identity(
+        "bn.symmetry-breaking",
+        "At alpha*(B), the root of max(lambda_L, lambda_M) = 1 for rho_alpha, the BSB1 fixed point loses stability",
+        sp.Function("lambda_L_sphere_at_alpha_star")(B),
+        sp.Integer(1),
+        {B: IntegerRange(5, 64)},
+        references=[YANG + ", batch symmetry breaking"],
+        topics=[TOPIC],
+        method="laplace",
+        numeric={"lhs": _lambda_L_at_threshold},
+        extra_points=[{"B": 5}, {"B": 8}],
+        notes="alpha*(B) from the closed forms (symmetry_breaking_alpha): 3.904 (B=5), 1.619 (B=8), 1.194 (B=16), "
+              "-> 1 as B -> oo (lambda_L -> alpha); at B = 4 lambda_L < 1 for every alpha.",
     ))

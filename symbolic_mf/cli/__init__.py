@@ -21,7 +21,7 @@ from ..errors import SymbolicMFError
 __all__ = ["main", "COMMANDS"]
 
 #: subcommand modules, in the order they are listed by ``--help``
-COMMANDS = ("catalogue_cmd", "check_cmd", "export_cmd", "bn_cmd", "kernel_cmd")
+COMMANDS = ("catalogue_cmd", "check_cmd", "export_cmd", "bn_cmd", "kernel_cmd", "activations_cmd", "claims_cmd")
 
 
 def build_parser() -> argparse.ArgumentParser:

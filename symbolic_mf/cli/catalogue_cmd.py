@@ -42,6 +42,8 @@ def add_parser(sub):
                    help="parallel processes (default: number of CPUs, at most 4)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    p.add_argument("--json-out", metavar="PATH",
+                   help="also write the --json list to PATH (the table still goes to stdout)")
     p.set_defaults(func=cmd_verify)
 
 
@@ -94,13 +96,18 @@ def cmd_verify(args):
         return 2
     for i in ids:
         reg[i]  # unknown ids fail before any work
+    if args.rigorous:
+        from ..rigorous import require_flint
+
+        require_flint()  # a clear error before any work (and before worker processes)
     jobs = args.jobs or min(os.cpu_count() or 1, 4)
     opts = dict(dps=args.dps, points=args.points, seed=args.seed, rigorous=args.rigorous)
     t0 = time.perf_counter()
     rows = []
     width = max(len(i) for i in ids)
     if not args.json:
-        print(f"{'identity':<{width}}  {'verdict':<7}  {'points':>6}  {'digits':>6}  {'seconds':>7}")
+        print(f"{'identity':<{width}}  {'verdict':<7}  {'points':>6}  {'digits':>6}  {'seconds':>7}"
+              + ("  rigorous" if args.rigorous else ""))
     for n, row in enumerate(_rows(ids, opts, jobs), 1):
         rows.append(row)
         if not args.quiet:
@@ -108,17 +115,25 @@ def cmd_verify(args):
         if not args.json:
             dig = "-" if row["digits"] is None else f"{row['digits']:.0f}"
             print(f"{row['id']:<{width}}  {row['verdict']:<7}  {row['points']:>6}  {dig:>6}  "
-                  f"{row['seconds']:>7.2f}", flush=True)
+                  f"{row['seconds']:>7.2f}" + (f"  {row['rigorous']['status']}" if row["rigorous"] else ""),
+                  flush=True)
             if row["verdict"] != "PASS":
                 why = row["counterexample"] or row["reason"]
                 print(f"    {why}", flush=True)
     counts = {k: sum(r["verdict"] == k for r in rows) for k in ("PASS", "FAIL", "UNKNOWN")}
     wall = time.perf_counter() - t0
+    if args.json_out:
+        with open(args.json_out, "w") as fh:
+            json.dump(rows, fh, indent=1)
     if args.json:
         print(json.dumps(rows, indent=1))
     else:
         print(f"PASS {counts['PASS']} / FAIL {counts['FAIL']} / UNKNOWN {counts['UNKNOWN']}"
               f"  ({len(rows)} identities, dps {args.dps}, {wall:.1f} s wall, {jobs} jobs)")
+        if args.rigorous:
+            rig = [r["rigorous"]["status"] for r in rows if r["rigorous"]]
+            print("rigorous: " + " / ".join(f"{k} {rig.count(k)}" for k in ("AGREE", "REFUTED", "UNDECIDED"))
+                  + "  (AGREE: enclosures overlap; REFUTED: disjoint, a proof of FAIL)")
     if counts["FAIL"]:
         return EXIT_FAIL
     if counts["UNKNOWN"]:

@@ -16,7 +16,7 @@ import sympy as sp
 from mpmath import mp
 
 from ..activations import HomogeneousActivation, get_activation
-from ..errors import DomainError, ParseError
+from ..errors import DomainError
 
 METHOD_TEXT = {
     "hermite": "Hermite/Mehler series summed to 2F1, hyperexpanded for integer alpha",
@@ -25,61 +25,13 @@ METHOD_TEXT = {
     "stable": "Hermite form for c >= 0, Bessel-Laplace 2F1((1+c)/2) form for c < 0",
 }
 
-_FAMILY = {
-    "rho": ("alpha",),
-    "homogeneous": ("alpha", "a", "b"),
-    "leaky_relu": ("slope",),
-    "abs": ("alpha",),
-    "signed": ("alpha",),
-}
-
-
-def _value(text, key):
-    text = text.strip()
-    if text.isidentifier():
-        return sp.Symbol(text, real=True)
-    try:
-        return sp.nsimplify(sp.Rational(text)) if "." in text or "/" in text else sp.Integer(text)
-    except (TypeError, ValueError):
-        raise ParseError(f"activation parameter {key}={text!r}: expected a number like 0.7, 3/2 or a name")
-
-
 def parse_spec(spec: str):
-    """An activation from ``NAME[:key=value,...]``.
+    """An activation from ``NAME[:key=value,...]`` (see :func:`symbolic_mf.activations.parse_activation_spec`).
 
     >>> parse_spec("homogeneous:alpha=1.5,a=1,b=0.3").b
     3/10
-    >>> parse_spec("rho:alpha=0.7").alpha
-    7/10
-    >>> parse_spec("rho:beta=2")
-    Traceback (most recent call last):
-    ...
-    symbolic_mf.errors.ParseError: activation rho takes parameters alpha, got 'beta'
     """
-    name, _, rest = spec.partition(":")
-    name = name.strip()
-    kw = {}
-    if rest.strip():
-        for item in rest.split(","):
-            key, eq, val = item.partition("=")
-            key = key.strip()
-            if not eq:
-                raise ParseError(f"activation parameter {item!r}: write key=value")
-            allowed = _FAMILY.get(name)
-            if allowed is None or key not in allowed:
-                raise ParseError(f"activation {name} takes parameters {', '.join(allowed or ()) or 'none'}, got {key!r}")
-            kw[key] = _value(val, key)
-    if name == "rho":
-        return HomogeneousActivation(kw.get("alpha", 1), 1, 0, name=spec)
-    if name == "homogeneous":
-        return HomogeneousActivation(kw.get("alpha", 1), kw.get("a", 1), kw.get("b", 0), name=spec)
-    if name == "leaky_relu":
-        return HomogeneousActivation(1, 1, kw.get("slope", sp.Rational(1, 100)), name=spec)
-    if name == "abs":
-        return HomogeneousActivation(kw.get("alpha", 1), 1, -1, name=spec)
-    if name == "signed":
-        return HomogeneousActivation(kw.get("alpha", 1), 1, 1, name=spec)
-    return get_activation(name)
+    return get_activation(spec)
 
 
 def add_parser(sub):
@@ -109,8 +61,7 @@ def cmd_kernel(args):
 
     phi = parse_spec(args.spec)
     if not isinstance(phi, HomogeneousActivation):
-        raise DomainError("spec", args.spec, "a member of the alpha-homogeneous family "
-                          "(non-homogeneous activations: numeric quadrature via Activation.kernel_numeric)")
+        return _numeric_kernel(phi, args)
     c = kernels.c
     if args.derivative:
         expr = kernels.derivative_kernel(phi, c, method=args.method)
@@ -140,6 +91,30 @@ def cmd_kernel(args):
     print(f"method: {args.method} ({METHOD_TEXT[args.method]})")
     if args.steps and steps is not None:
         print(str(steps))
+    for v in values:
+        print(f"{label}({v['c']}) = {v['value']}")
+    return 0
+
+
+def _numeric_kernel(phi, args):
+    """No engine derives this activation's kernel yet: values by 2-D quadrature only."""
+    if args.method != "hermite" or args.latex or args.steps:
+        raise DomainError("spec", args.spec, "a member of the alpha-homogeneous family for --method/--latex/"
+                          "--steps (no closed form is derived for this activation; values come from quadrature)")
+    target = phi.derivative() if args.derivative else phi
+    values = []
+    for text in args.at:
+        cv = sp.Rational(text)
+        if abs(cv) > 1:
+            raise DomainError("c", text, "-1 <= c <= 1")
+        values.append({"c": text, "value": mp.nstr(target.kernel_numeric(cv, dps=args.dps), args.dps)})
+    label = "Kdot" if args.derivative else "K"
+    if args.json:
+        print(json.dumps({"activation": args.spec, "closed_form": None, "latex": None, "method": "quadrature",
+                          "derivative": bool(args.derivative), "values": values}, indent=1))
+        return 0
+    print(f"{label}(c): no closed form derived for {args.spec}; values by Gaussian quadrature")
+    print("method: quadrature")
     for v in values:
         print(f"{label}({v['c']}) = {v['value']}")
     return 0

@@ -13,7 +13,11 @@
 #            y = (1-c)/2 < 0.15, s = beta+1/2 (connection formula at x = 1;
 #            the log series only when s is an integer m)
 # and the odd part O(c) = (k(c) - k(-c))/2 = c sum o[n] c^(2n) for |c| <= 0.7
-# (Hermite/Mehler series).  The family member phi = a rho(x) - b rho(-x) has
+# (Hermite/Mehler series).  For beta = 0 and 1 (P["elem"], the NNGP and NTK of
+# ReLU-like phi) the arc-cosine kernels replace the series where their terms
+# have one sign: k_0 = phi/(2 pi) everywhere, k_1 = (s + phi c)/(2 pi) for c >= 0,
+# phi = atan2(s, -c), s = sqrt((1-c)(1+c)); O = c/4 (beta = 1), atan2(c, s)/(2 pi)
+# (beta = 0).  The family member phi = a rho(x) - b rho(-x) has
 #   K(c) = (a^2+b^2) k(c) - 2ab k(-c)           if ab <= 0  (two positive terms)
 #     or (a-b)^2 E(c) + (a+b)^2 O(c)            if ab > 0, whichever cancels less at
 #                                                that c (E = even part)
@@ -70,15 +74,33 @@ def _horner_np(np, coeffs, t, h):
     return b1
 
 
+_INV_2PI = 0.15915494309189535  # 1/(2 pi) rounded to float64
+
+
+def _elementary(xp, P, c):
+    """The arc-cosine kernel k_0 (all c) or k_1 (c >= 0 only): no series."""
+    s = xp.sqrt((1 - c) * (1 + c))
+    phi = xp.arctan2(s, -c)
+    if P["elem"] == 0:
+        return phi * _INV_2PI
+    return (s + phi * c) * _INV_2PI
+
+
 def _rho_kernel_masked(np, P, c):
     """NumPy: the same regions, each evaluated only on its own entries."""
     c = np.asarray(c)
     shape, c = c.shape, c.reshape(-1)
+    if P.get("elem", -1) == 0:
+        return _elementary(np, P, c).reshape(shape)
     out = np.empty_like(c)
-    left, right = c < 0, c > P["c_right"]
-    mid = ~(left | right)
+    left = c < 0
     x = (1 + c[left]) / 2
     out[left] = _pow(np, 2 * x, P) * _horner_np(np, P["f"], x, P["hf"])
+    if P.get("elem", -1) == 1:
+        out[~left] = _elementary(np, P, c[~left])
+        return out.reshape(shape)
+    right = c > P["c_right"]
+    mid = ~(left | right)
     y = (1 - c[right]) / 2
     kr = _horner_np(np, P["p"], y, P["hp"]) + _pow(np, y, P) * _horner_np(np, P["q"], y, P["hq"])
     if P["r"]:
@@ -95,7 +117,14 @@ def _rho_kernel(xp, P, c):
     """k(c) for one rho_beta, c an array in [-1, 1]."""
     if getattr(xp, "__name__", "") == "numpy":
         return _rho_kernel_masked(xp, P, c)
+    elem = P.get("elem", -1)
+    if elem == 0:
+        return _elementary(xp, P, c)
     left = c < 0
+    if elem == 1:
+        x = xp.where(left, (1 + c) / 2, 0 * c)
+        kl = _pow(xp, 2 * x, P) * _horner(xp, P["f"], x, P["hf"])
+        return xp.where(left, kl, _elementary(xp, P, xp.where(left, 0 * c, c)))
     right = c > P["c_right"]
     one = xp.ones_like(c)
     x = xp.where(left, (1 + c) / 2, 0 * one)
@@ -114,6 +143,11 @@ def _rho_kernel(xp, P, c):
 
 def _odd_part(xp, P, c, kc, kmc):
     """O(c) = (k(c) - k(-c))/2, by its Hermite series for |c| <= c_right."""
+    elem = P.get("elem", -1)
+    if elem == 1:
+        return c / 4
+    if elem == 0:
+        return xp.arctan2(c, xp.sqrt((1 - c) * (1 + c))) * _INV_2PI
     small = xp.abs(c) <= P["c_right"]
     cs = xp.where(small, c, 0 * c)
     return xp.where(small, cs * _horner(xp, P["o"], cs * cs, P["ho"]), (kc - kmc) / 2)
@@ -149,4 +183,6 @@ def _scaled(xp, P, cov12, var1, var2):
     k = _family_kernel(xp, P, c)
     if P["beta"] == 0:
         return k
+    if P["beta"] == 1:  # (var1 var2)^(1/2): the root already taken
+        return xp.where(ok, root, 0 * prod) * k
     return xp.where(ok, prod, 0 * prod) ** (P["beta"] / 2) * k

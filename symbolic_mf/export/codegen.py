@@ -126,7 +126,7 @@ static double smf_cheb(const double *cf, int n, double t, double h)
 }
 
 typedef struct {
-    double beta, s, s_lo, a, b, c_right, hf, hp, hq, hr, he, ho; int m;
+    double beta, s, s_lo, a, b, c_right, hf, hp, hq, hr, he, ho; int m, elem;
     const double *f, *p, *q, *r, *e, *o;
     int nf, np, nq, nr, ne, no;
 } smf_table;
@@ -140,8 +140,18 @@ static double smf_pow(const smf_table *P, double t)
 }
 
 /* k(c) = E[rho_beta(u) rho_beta(v)], unit variances, by region (see symbolic_mf.export._runtime) */
+#define SMF_INV_2PI 0.15915494309189535
+
+/* the arc-cosine kernels: k_0 (any c), k_1 (c >= 0): phi = atan2(s, -c), s = sqrt((1-c)(1+c)) */
+static double smf_elementary(const smf_table *P, double c)
+{
+    double s = sqrt((1.0 - c) * (1.0 + c)), phi = atan2(s, -c);
+    return (P->elem == 0 ? phi : s + phi * c) * SMF_INV_2PI;
+}
+
 static double smf_rho_kernel(const smf_table *P, double c)
 {
+    if (P->elem == 0 || (P->elem == 1 && c >= 0.0)) return smf_elementary(P, c);
     if (c < 0.0) {
         double x = 0.5 * (1.0 + c);
         return smf_pow(P, 2.0 * x) * smf_cheb(P->f, P->nf, x, P->hf);
@@ -164,7 +174,9 @@ static double smf_family_kernel(const smf_table *P, double c)
     double kmc = smf_rho_kernel(P, -c);
     double A = (a * a + b * b) * kc, B = 2.0 * a * b * kmc;
     if (a * b <= 0.0) return A - B;
-    double odd = fabs(c) <= P->c_right ? c * smf_cheb(P->o, P->no, c * c, P->ho) : 0.5 * (kc - kmc);
+    double odd = P->elem == 1 ? 0.25 * c
+               : P->elem == 0 ? atan2(c, sqrt((1.0 - c) * (1.0 + c))) * SMF_INV_2PI
+               : fabs(c) <= P->c_right ? c * smf_cheb(P->o, P->no, c * c, P->ho) : 0.5 * (kc - kmc);
     if (a == b) return 4.0 * a * a * odd;
     double even = 0.5 * (kc + kmc);
     double ke = (a - b) * (a - b) * even + (a + b) * (a + b) * odd;
@@ -174,12 +186,13 @@ static double smf_family_kernel(const smf_table *P, double c)
 
 static double smf_scaled(const smf_table *P, double cov12, double var1, double var2)
 {
-    double prod = var1 * var2, c = 0.0;
-    if (prod > 0.0) c = cov12 / sqrt(prod);
+    double prod = var1 * var2, c = 0.0, root = 0.0;
+    if (prod > 0.0) { root = sqrt(prod); c = cov12 / root; }
     if (c > 1.0) c = 1.0;
     if (c < -1.0) c = -1.0;
     double k = smf_family_kernel(P, c);
     if (P->beta == 0.0) return k;
+    if (P->beta == 1.0) return root * k;
     return pow(prod > 0.0 ? prod : 0.0, 0.5 * P->beta) * k;
 }
 '''
@@ -197,7 +210,7 @@ def _c_table(tag, P):
         out += _c_array(f"{tag}_{key}", P[key])
     lens = ", ".join(str(len(P[k])) for k in ("f", "p", "q")) + f", {len(P['r'])}, " + \
         ", ".join(str(len(P[k])) for k in ("e", "o"))
-    out += (f"static const smf_table {tag} = {{ {P['beta']!r}, {P['s']!r}, {P['s_lo']!r}, {P['a']!r}, {P['b']!r}, {P['c_right']!r}, {P['hf']!r}, {P['hp']!r}, {P['hq']!r}, {P['hr']!r}, {P['he']!r}, {P['ho']!r}, {P['m']},\n"
+    out += (f"static const smf_table {tag} = {{ {P['beta']!r}, {P['s']!r}, {P['s_lo']!r}, {P['a']!r}, {P['b']!r}, {P['c_right']!r}, {P['hf']!r}, {P['hp']!r}, {P['hq']!r}, {P['hr']!r}, {P['he']!r}, {P['ho']!r}, {P['m']}, {P.get('elem', -1)},\n"
             f"    {tag}_f, {tag}_p, {tag}_q, {tag}_r, {tag}_e, {tag}_o, {lens} }};\n")
     return out
 

@@ -139,6 +139,10 @@ def _floatify(P, a, b):
                exact=(str(P["beta"]), str(a), str(b)))
     yr, zr = (1 - C_RIGHT) / 2, C_RIGHT ** 2
     out.update(c_right=C_RIGHT)
+    # beta = 0, 1 (step and ReLU: the NNGP and NTK kernels of alpha = 1): the arc-cosine
+    # kernels k_0 = phi/(2 pi), k_1 = (s + phi c)/(2 pi), phi = atan2(s, -c), s = sqrt((1-c)(1+c)),
+    # used where their terms have one sign (k_0 everywhere, k_1 for c >= 0)
+    out["elem"] = int(P["beta"]) if P["beta"] in (0, 1) else -1
     for key, h in (("f", 0.5), ("p", yr), ("q", yr), ("o", zr), ("e", zr), ("r", yr)):
         cheb = _chebyshev(P[key], h) if P[key] else None
         if cheb is None:  # Taylor (h = 0): terms of one sign keep pointwise relative accuracy
