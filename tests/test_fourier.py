@@ -189,3 +189,18 @@ def test_numpy_export_finite_at_the_edges_and_c_matches(tmp_path):
             for c_ in (-1.0, -0.3, 0.0, 0.7, 1.0):
                 want = float(f(c_, 1.0, 1.0))
                 assert abs(cf(c_, 1.0, 1.0) - want) <= 4 * np.spacing(abs(want))
+
+
+@pytest.mark.slow
+def test_meanfield_numeric_route_agrees_with_the_derived_kernels():
+    """symbolic_mf.meanfield (generic trapezoid for any Activation) vs the Fourier closed forms, q1 = q2 = q."""
+    from symbolic_mf.meanfield import Moments
+
+    m = Moments(gelu(), 20)
+    K, Kd = _general(gelu()), _general(gelu().derivative())
+    qv, cv = sp.Rational(3, 2), sp.Rational(-1, 2)
+    pt = {q1: qv, q2: qv, c: cv * qv}
+    mp.dps = 25
+    for got, want in ((m.kernel(mpf(3) / 2, mpf(-1) / 2), K), (m.dkernel(mpf(3) / 2, mpf(-1) / 2), Kd)):
+        ref = mpf(str(sp.N(want.subs(pt), 30)))
+        assert abs(got - ref) <= mpf(10) ** -18 * abs(ref)

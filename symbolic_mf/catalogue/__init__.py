@@ -24,7 +24,6 @@ from ..registry import Registry
 __all__ = ["catalogue", "get_identity", "identities", "MODULES"]
 
 #: topic modules, in the order their identities are listed
-
 MODULES = ("gaussian", "kernels", "batchnorm", "meanfield", "bnlayer", "orthogonal", "oddpoint", "fourier")
 
 
