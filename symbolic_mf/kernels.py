@@ -65,7 +65,7 @@ __all__ = [
 c = sp.Symbol("c", real=True)
 
 #: engines that derive dual kernels of the homogeneous family
-METHODS = ("hermite", "polar", "bessel", "stable")
+METHODS = ("hermite", "polar", "bessel", "stable", "fourier")
 
 
 def family(phi):
@@ -140,6 +140,9 @@ def derivation(phi, c=c, method: str = "hermite", elementary: bool = True) -> De
     ('hermite', True)
     """
     _check_method(method)
+    if method == "fourier":  # any activation with a Fourier/characteristic-function route (engines/fourier.py)
+        from .engines.fourier import derive_kernel
+        return derive_kernel(phi, sp.sympify(c))
     alpha, a, b = family(phi)
     _check_alpha(alpha)
     return _derive(alpha, a, b, method, sp.sympify(c), elementary)
@@ -150,13 +153,18 @@ def dual_kernel(phi, c=c, method: str = "hermite", elementary: bool = True):
 
     ``phi`` is a :class:`~symbolic_mf.activations.HomogeneousActivation`
     (symbolic or numeric α > −½, any a, b).  ``elementary=False`` keeps the
-    ₂F₁ form even for integer α.
+    ₂F₁ form even for integer α.  ``method="fourier"`` takes any
+    :class:`~symbolic_mf.activations.Activation` the Fourier engine handles
+    (sin, cos, exp, Gaussian bumps, erf, GELU: :mod:`symbolic_mf.engines.fourier`).
 
     >>> from symbolic_mf.activations import step, rho_alpha
     >>> dual_kernel(step())
     -acos(c)/(2*pi) + 1/2
     >>> dual_kernel(rho_alpha(sp.Symbol("alpha"))).atoms(sp.hyper) != set()
     True
+    >>> from symbolic_mf.activations import erf
+    >>> dual_kernel(erf(), method="fourier")
+    2*asin(2*c/3)/pi
     """
     return derivation(phi, c, method, elementary).result
 
@@ -203,9 +211,12 @@ def derivative_kernel(phi, c=c, method: str = "hermite"):
     >>> derivative_kernel(relu())
     -acos(c)/(2*pi) + 1/2
     """
+    _check_method(method)
+    if method == "fourier":
+        from .engines.fourier import derive_kernel
+        return derive_kernel(phi.derivative(), sp.sympify(c)).result
     alpha, a, b = family(phi)
     _check_alpha(alpha, sp.S.Zero, "alpha (derivative kernel)")
-    _check_method(method)
     if alpha.is_number and alpha <= sp.S.Half and method == "polar":
         method = "hermite"
     if method == "polar":

@@ -414,8 +414,11 @@ def _decide(identity, point, L1, L2, R1, R2, dps, p1, p2, digits) -> PointResult
         if identity.relation == "==":
             gap = abs(L2 - R2)
             res.digits = min(dL, dR, float(dps))
-            if not stable or min(dL, dR) < digits:
-                res.reason = f"sides not stable to {digits} digits"
+            # a statement that holds to a stated tolerance (a certified series) needs each side
+            # settled well inside that tolerance (uncertainty <= tol/100), not to `digits` digits
+            settled = min(dL, dR) >= digits or 100 * (uL + uR) <= tol
+            if not stable or not settled:
+                res.reason = f"sides not stable to {digits} digits (nor to 1/100 of the tolerance)"
             elif gap <= tol + unc:
                 res.status = "PASS"
             elif gap > tol + FAIL_FACTOR * unc:

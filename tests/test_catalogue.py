@@ -4,9 +4,11 @@ import pytest
 
 from symbolic_mf.catalogue import catalogue, get_identity, identities
 from symbolic_mf.errors import UnknownIdentityError
+from symbolic_mf.catalogue.fourier import SLOW as FOURIER_SLOW
 from symbolic_mf.verify import verify
 
 IDS = catalogue().ids()
+_SLOW = set(FOURIER_SLOW)  # verified only with --full (tens of seconds each)
 
 
 def test_catalogue_is_not_empty_and_ids_unique():
@@ -23,12 +25,13 @@ def test_identity_is_well_formed(id_):
     assert idy.latex()  # printable
 
 
-@pytest.mark.parametrize("id_", IDS)
+@pytest.mark.parametrize("id_", [pytest.param(i, marks=[pytest.mark.slow] if i in _SLOW else []) for i in IDS])
 def test_identity_passes_at_30_digits(id_):
     v = verify(get_identity(id_), dps=30)
     assert v.status == "PASS", v.summary()
     assert v.n_points >= 4
-    assert v.digits is None or v.digits >= 25
+    # a tolerance identity (certified series) only needs its sides settled well inside the tolerance
+    assert v.digits is None or v.digits >= 25 or get_identity(id_).tolerance is not None
 
 
 @pytest.mark.slow

@@ -231,6 +231,8 @@ def test_non_homogeneous_and_bad_method_are_refused():
     with pytest.raises(DomainError, match="phi"):
         kernels.dual_kernel(tanh())
     with pytest.raises(DomainError, match="method"):
+        kernels.dual_kernel(relu(), method="laplace")
+    with pytest.raises(DomainError, match="phi"):  # relu'' is a Dirac mass: no Fourier route
         kernels.dual_kernel(relu(), method="fourier")
     with pytest.raises(DomainError, match="alpha"):
         kernels.derivative_kernel(step())

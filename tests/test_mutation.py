@@ -3,6 +3,7 @@
 import pytest
 
 from symbolic_mf.catalogue import catalogue
+from symbolic_mf.catalogue.fourier import SLOW as FOURIER_SLOW
 from symbolic_mf.mutation import check_mutant, mutants
 
 CORPUS = [m for idy in catalogue() for m in mutants(idy)]
@@ -16,7 +17,7 @@ def _default_sample(corpus):
     for m in corpus:
         base = m.identity.id.split(".mutant-")[0]
         kind = m.kind.split(":")[0]
-        slow = not (kind in ("factor", "sign", "flip") or ids.index(base) % 4 == 0)
+        slow = not (kind in ("factor", "sign", "flip") or ids.index(base) % 4 == 0) or base in FOURIER_SLOW
         out.append(pytest.param(m, id=m.identity.id, marks=[pytest.mark.slow] if slow else []))
     return out
 

@@ -24,7 +24,7 @@ from ..registry import Registry
 __all__ = ["catalogue", "get_identity", "identities", "MODULES"]
 
 #: topic modules, in the order their identities are listed
-MODULES = ("gaussian", "kernels", "batchnorm", "meanfield", "bnlayer", "orthogonal", "oddpoint")
+MODULES = ("gaussian", "kernels", "batchnorm", "meanfield", "bnlayer", "orthogonal", "oddpoint", "fourier")
 
 
 @functools.lru_cache(maxsize=1)
