@@ -28,14 +28,11 @@ at BSB1 points; checked against the Laplace engine for a general
 :math:`\Sigma` in tests).
 
 :math:`V_\phi` is needed at complex covariances, so it must be a closed form
-analytic in the covariance: :func:`fourier_kernel` derives it for
+analytic in the covariance: :func:`fourier_kernel` takes it from
 
-* sums of exponentials and trigonometric functions (``sin``, ``cos``, ...):
-  :math:`\phi = \sum_k c_ke^{i\omega_kx}` and the Gaussian characteristic function
-  :math:`\mathbb E e^{i(\omega a + \omega' b)} = e^{-\frac12(\omega^2M_{11} + 2\omega\omega'M_{12} + \omega'^2M_{22})}`;
-* ``erf``: Price's theorem :math:`\partial_{M_{12}}\mathbb E[\phi\phi] = \mathbb E[\phi'\phi']`
-  with the Gaussian integral :math:`\mathbb E[e^{-a^2-b^2}] = \det(I+2M)^{-1/2}` and SymPy's
-  ``integrate`` (an arcsine);
+* the kernel engine's Fourier route (:func:`symbolic_mf.engines.fourier.derive_kernel`,
+  with :math:`M_{11}, M_{22}, M_{12}` as symbols): sums of exponentials and
+  trigonometric functions, Gaussian-type transforms, ``erf`` and GELU by Price's theorem;
 * the α-homogeneous family: :math:`(M_{11}M_{22})^{\alpha/2}K_\phi(M_{12}/\sqrt{M_{11}M_{22}})`
   with the kernel engine's :math:`K_\phi` (principal square roots, taken separately).
 
@@ -54,7 +51,7 @@ from typing import Tuple
 import sympy as sp
 from mpmath import mp
 
-from ..activations import HomogeneousActivation, get_activation, x as X
+from ..activations import HomogeneousActivation, get_activation
 from ..errors import DomainError, NotPSDError
 
 __all__ = ["fourier_kernel", "V_bn_fourier"]
@@ -63,54 +60,15 @@ M11, M22 = sp.symbols("M11 M22")
 M12 = sp.Symbol("M12")
 
 
-def _exp_terms(expr):
-    """[(c_k, omega_k)] with expr = sum c_k exp(i omega_k x), or None."""
-    e = sp.expand(sp.sympify(expr).rewrite(sp.exp))
-    out = []
-    for term in sp.Add.make_args(e):
-        coeff, rest = term.as_independent(X)
-        if rest == 1:
-            out.append((coeff, sp.Integer(0)))
-            continue
-        if not isinstance(rest, sp.exp):
-            return None
-        arg = sp.expand(rest.args[0])
-        w = sp.simplify(arg / (sp.I * X))
-        if w.has(X) or not w.is_real:
-            return None
-        out.append((coeff, w))
-    return out
-
-
 @functools.lru_cache(maxsize=32)
-def _fourier_kernel_cached(expr, family):
-    if family is not None:
-        from ..batchnorm import homogeneous_kernel
+def _homogeneous_kernel(family):
+    from ..batchnorm import homogeneous_kernel
 
-        alpha = family[0]
-        cv = sp.Symbol("c_", real=True)
-        K = sp.hyperexpand(homogeneous_kernel(HomogeneousActivation(*family), cv))
-        r1, r2 = sp.sqrt(M11), sp.sqrt(M22)
-        return (r1 * r2) ** alpha * K.subs(cv, M12 / (r1 * r2))
-    if expr == sp.erf(X):
-        # Price: d/dM12 E[erf a erf b] = E[erf' erf'] = (4/pi) E[exp(-a^2 - b^2)] = (4/pi) det(I + 2M)^(-1/2),
-        # and E erf = 0 at M12 = 0.  With w = 2 t / sqrt((1+2M11)(1+2M22)) the t-integral is SymPy's.
-        w, W = sp.symbols("w W", positive=True)
-        Mt = sp.Matrix([[M11, sp.Symbol("t")], [sp.Symbol("t"), M22]])
-        d = sp.factor((sp.eye(2) + 2 * Mt).det())
-        scale = sp.sqrt((1 + 2 * M11) * (1 + 2 * M22))
-        # integrand (4/pi) d^(-1/2) dt with t = w*scale/2: d = scale^2 (1 - w^2)
-        assert sp.simplify(d.subs(sp.Symbol("t"), w * scale / 2) - scale ** 2 * (1 - w ** 2)) == 0
-        prim = sp.integrate(4 / sp.pi / (scale * sp.sqrt(1 - w ** 2)) * scale / 2, (w, 0, W))
-        return prim.subs(W, 2 * M12 / scale)
-    terms = _exp_terms(expr)
-    if terms is None:
-        return None
-    tot = 0
-    for c1, w1 in terms:
-        for c2, w2 in terms:
-            tot += c1 * c2 * sp.exp(-(w1 ** 2 * M11 + 2 * w1 * w2 * M12 + w2 ** 2 * M22) / 2)
-    return sp.simplify(sp.expand(tot).rewrite(sp.cos))
+    alpha = family[0]
+    cv = sp.Symbol("c_", real=True)
+    K = sp.hyperexpand(homogeneous_kernel(HomogeneousActivation(*family), cv))
+    r1, r2 = sp.sqrt(M11), sp.sqrt(M22)
+    return (r1 * r2) ** alpha * K.subs(cv, M12 / (r1 * r2))
 
 
 def fourier_kernel(phi):
@@ -124,16 +82,20 @@ def fourier_kernel(phi):
     >>> fourier_kernel(sin())
     exp(-M11/2 - M22/2)*sinh(M12)
     >>> fourier_kernel(erf())
-    2*asin(2*M12/sqrt((2*M11 + 1)*(2*M22 + 1)))/pi
+    2*asin(2*M12/(sqrt(2*M11 + 1)*sqrt(2*M22 + 1)))/pi
     """
     phi = get_activation(phi)
-    fam = None
     if isinstance(phi, HomogeneousActivation):
-        fam = (phi.alpha, phi.a, phi.b)
-    K = _fourier_kernel_cached(phi.expr, fam)
-    if K is None:
-        raise DomainError("phi", phi.name, "a sum of exponentials/trigonometric functions, erf, or an "
-                          "alpha-homogeneous activation (a closed-form kernel analytic in the covariance)")
+        return _homogeneous_kernel((phi.alpha, phi.a, phi.b))
+    # the kernel engine's Fourier route, with the covariance entries as symbols
+    from .fourier import derive_kernel
+
+    try:
+        return sp.factor_terms(derive_kernel(phi, c=M12, var1=M11, var2=M22).result)
+    except DomainError:
+        raise DomainError("phi", phi.name, "an activation whose kernel the Fourier engine derives (sums of "
+                          "exponentials, Gaussian-type transforms, erf/GELU by Price) or an alpha-homogeneous "
+                          "activation") from None
     return K
 
 
