@@ -60,7 +60,13 @@ def numpy_activation(phi):
             return a * pos + b * neg
 
         return f, df
-    mods = ["numpy", {"erf": __import__("scipy.special", fromlist=["erf"]).erf}]
+    try:
+        from scipy.special import erf as erf_np
+    except ImportError:  # SciPy is optional: math.erf elementwise (slower, same values)
+        import math
+
+        erf_np = np.vectorize(math.erf, otypes=[float])
+    mods = ["numpy", {"erf": erf_np}]
     f = sp.lambdify(x, phi.expr, mods)
     df = sp.lambdify(x, sp.diff(phi.expr, x), mods)
     return (lambda h: f(h) + 0 * h), (lambda h: df(h) + 0 * h)

@@ -52,7 +52,7 @@ import sympy as sp
 from mpmath import mp
 
 from ..activations import HomogeneousActivation, get_activation
-from ..errors import DomainError, NotPSDError
+from ..errors import DomainError, MissingDependencyError, NotPSDError
 
 __all__ = ["fourier_kernel", "V_bn_fourier"]
 
@@ -128,10 +128,15 @@ def _talbot_np(F, t, M=32):
 
 
 def _V_bn_fourier_numpy(phi, S, i, j):
-    import numpy as np
-    from scipy import integrate
-
     import warnings
+
+    import numpy as np
+
+    try:
+        from scipy import integrate
+    except ImportError:
+        raise MissingDependencyError("scipy", "the Fourier route's numpy backend",
+                                     "pip install 'symbolic_mf[scipy]', or use backend='mpmath'") from None
 
     K = _kernel_for(phi, i == j)
     k = sp.lambdify((M11, M22, M12), K, modules=["numpy", "scipy"])
