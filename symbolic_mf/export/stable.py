@@ -37,7 +37,7 @@ tests compare with the derived form at 40 digits.
 >>> c, v1, v2 = sp.symbols("cov12 var1 var2", real=True)
 >>> K = 2 * sp.asin(2 * c / sp.sqrt((1 + 2 * v1) * (1 + 2 * v2))) / sp.pi   # the erf kernel
 >>> stable_kernel(K, c, v1, v2)
-2*atan2(2*cov12, sqrt(4*smf_det(cov12, var1, var2) + 2*var1 + 2*var2 + 1))/pi
+2*atan2(2*cov12, sqrt(2*var1 + 2*var2 + 4*smf_det(cov12, var1, var2) + 1))/pi
 """
 
 from __future__ import annotations
