@@ -119,3 +119,87 @@ def test_all_branches_finite_on_the_closed_domain():
                 for f in (nngp, dnngp):
                     out = f(c, q1, q2)
                     assert np.all(np.isfinite(out))
+
+
+# ------------------------------------------------- series, any variances --
+def _series_ref(phi, q1, q2, c12, digits=20, deriv=False):
+    from symbolic_mf.engines.hermite_series import POLE_DISTANCE
+    from symbolic_mf.pair_quadrature import pair_expectation
+
+    x = sp.Symbol("x", real=True)
+    e = sp.diff(phi.expr, x) if deriv else phi.expr
+    g = sp.lambdify(x, e, "mpmath")
+    with mpmath.workdps(digits):
+        s = mpmath.sqrt(mpmath.mpf(q1) * q2)   # c12 = rho sqrt(q1 q2) rounded may exceed it by an ulp
+        c = max(min(mpmath.mpf(c12), s), -s)
+        return pair_expectation(g, g, q1, q2, c, mpmath.mpf(sp.N(POLE_DISTANCE[phi.name], 30)), growth=1)
+
+
+@pytest.fixture(scope="module")
+def series_fns():
+    from symbolic_mf.export.series import series_stax_functions
+
+    return {name: series_stax_functions(getattr(A, name)(), 1e-12) for name in ("tanh", "swish", "softplus")}
+
+
+@pytest.mark.parametrize("name", ["tanh", "swish", "softplus"])
+def test_series_export_meets_its_bound_for_unequal_variances(name, series_fns):
+    """Against 20-digit pair quadrature, including rho = +-1 and 1 - 1e-6; the bound is met and,
+    at rho = 1 with equal variances (where the tail is attained), is not loose by more than 4x."""
+    phi = getattr(A, name)()
+    _, k, dk = series_fns[name]
+    for f, deriv in ((k, False), (dk, True)):
+        for rho, q1, q2 in ((1.0, 1.5, 1.5), (-1.0, 0.3, 2.0), (1 - 1e-6, 0.01, 2.0), (-0.5, 2.0, 0.3), (0.0, 0.0, 1.0)):
+            c12 = rho * np.sqrt(q1 * q2)
+            val, bound = f.with_bound(c12, q1, q2)
+            err = abs(float(val) - float(_series_ref(phi, q1, q2, c12, deriv=deriv)))
+            assert err <= bound <= 1e-12
+            if rho == 1.0 and f is k:
+                assert err >= bound / 4 or bound < 1e-14
+
+
+def test_series_export_depends_on_the_variances(series_fns):
+    """Wrong variant: the unit-variance polynomial used at other variances is far off (the old export's limit)."""
+    from symbolic_mf.export.fourier import series_nngp_fn
+
+    unit = series_nngp_fn(A.softplus(), 1e-12)
+    _, k, _ = series_fns["softplus"]
+    q1, q2, rho = 2.0, 0.3, -0.5
+    ref = float(_series_ref(A.softplus(), q1, q2, rho * np.sqrt(q1 * q2)))
+    assert abs(float(k(rho * np.sqrt(q1 * q2), q1, q2)) - ref) < 1e-14
+    assert abs(float(unit(rho)) - ref) > 1e-2
+    # and it agrees with the unit-variance polynomial at q = 1
+    cs = np.linspace(-1, 1, 9)
+    assert np.max(np.abs(k(cs, 1.0, 1.0) - unit(cs))) < 2e-12
+
+
+def test_series_export_shapes_zero_variance_and_typed_errors(series_fns):
+    from symbolic_mf.errors import DomainError
+    from symbolic_mf.export.series import series_stax_functions
+
+    fn, k, dk = series_fns["softplus"]
+    c = np.array([[0.1, -0.2], [0.3, 0.0]])
+    assert k(c, 1.0, np.array([1.0, 2.0])).shape == (2, 2)
+    # var1 = 0: u = 0, K = softplus(0) E[softplus(v)]
+    with mpmath.workdps(20):
+        mean = mpmath.quad(lambda t: mpmath.log(1 + mpmath.exp(mpmath.sqrt(2) * t)) * mpmath.npdf(t), [-mpmath.inf, 0, mpmath.inf])
+    assert abs(float(k(0.0, 0.0, 2.0)) - float(mpmath.log(2) * mean)) < 1e-14
+    assert float(fn(0.0)) == pytest.approx(np.log(2))
+    with pytest.raises(DomainError, match="var1/var2"):
+        k(0.0, -1.0, 1.0)
+    with pytest.raises(DomainError, match="tol"):
+        series_stax_functions(A.tanh(), 1e-16)
+    with pytest.raises(DomainError, match="var1/var2"):
+        series_stax_functions(A.tanh(), 1e-12, max_terms=64)[1](0.5, 10.0, 10.0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["tanh", "swish", "softplus"])
+def test_series_export_against_30_digit_quadrature_up_to_q_10(name, series_fns):
+    phi = getattr(A, name)()
+    _, k, dk = series_fns[name]
+    for f, deriv in ((k, False), (dk, True)):
+        for rho, q1, q2 in ((1.0, 10.0, 10.0), (-1.0, 10.0, 0.01), (-1 + 1e-9, 5.0, 10.0), (0.7, 10.0, 1.0)):
+            c12 = rho * np.sqrt(q1 * q2)
+            val, bound = f.with_bound(c12, q1, q2)
+            assert abs(float(val) - float(_series_ref(phi, q1, q2, c12, digits=30, deriv=deriv))) <= bound <= 1e-12
