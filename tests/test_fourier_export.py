@@ -203,3 +203,88 @@ def test_series_export_against_30_digit_quadrature_up_to_q_10(name, series_fns):
             c12 = rho * np.sqrt(q1 * q2)
             val, bound = f.with_bound(c12, q1, q2)
             assert abs(float(val) - float(_series_ref(phi, q1, q2, c12, digits=30, deriv=deriv))) <= bound <= 1e-12
+
+
+# -------------------------------------------------------------------- JAX --
+def x64(jax):
+    """float64 for the block only: the caller's global jax_enable_x64 is left as it was."""
+    if hasattr(jax, "enable_x64"):
+        return jax.enable_x64(True)
+    from jax.experimental import enable_x64  # jax < 0.5
+
+    return enable_x64()
+
+
+def _bump():
+    return A.Activation(sp.exp(-sp.Symbol("x", real=True) ** 2 / 2), "bump")
+
+
+@pytest.mark.parametrize("name", ["sin", "cos", "exp", "erf", "gelu", "bump"])
+def test_jax_fourier_export_under_jit_matches_numpy_and_reference(name, gelu_forms):
+    """jit, float64 (x64 enabled for the block only): the JAX kernels meet the NumPy accuracy targets against
+    the derived forms at 40 digits (<= 8 ulp of the condition scale everywhere, <= 8 ulp where kappa <= 4)
+    and agree with NumPy to 4 ulp where kappa <= 4."""
+    jax = pytest.importorskip("jax")
+    import jax.numpy as jnp
+
+    before = bool(jax.config.jax_enable_x64)
+    phi = _bump() if name == "bump" else getattr(A, name)()
+    derived = gelu_forms[0] if name == "gelu" else kernel_expressions(phi)
+    cs = np.concatenate([[-1.0, -1 + 1e-15, -1 + 1e-9, -0.9, -0.54, -0.1, 0.0, 0.3, 0.8, 1 - 1e-12, 1.0]])
+    with x64(jax):
+        fj, kj, dkj = stax_functions(phi, "jax")
+        _, kn, dkn = stax_functions(phi)
+        for K, fjax, fnp in zip(derived, (kj, dkj), (kn, dkn)):
+            jitted = jax.jit(fjax)
+            ref, ders = _mp(K), [_mp(sp.diff(K, a) * a) for a in ARGS]
+            for q1, q2 in ((0.0, 2.5), (0.25, 0.25), (2.5, 100.0), (100.0, 100.0)):
+                c12 = cs * np.sqrt(q1 * q2)
+                got = np.asarray(jitted(jnp.asarray(c12), jnp.float64(q1), jnp.float64(q2)))
+                assert got.dtype == np.float64
+                with np.errstate(under="ignore"):
+                    want = np.broadcast_to(fnp(c12, q1, q2), c12.shape)
+                for c, g, w in zip(c12, got, want):
+                    with mpmath.workdps(40):
+                        a = [mpmath.mpf(float(c)), mpmath.mpf(q1), mpmath.mpf(q2)]
+                        r = ref(*a)
+                        scale = abs(r) + sum(abs(d(*a)) for d in ders)
+                        err = abs(mpmath.mpf(float(g)) - r)
+                    assert float(err) <= 8 * np.spacing(float(scale)), (name, c, q1, q2)
+                    if scale <= 4 * abs(r):
+                        assert float(err) <= 8 * np.spacing(abs(float(r)))
+                        assert abs(g - w) <= 4 * np.spacing(abs(w))
+        assert abs(float(fj(0.7)) - float(phi.expr.subs(sp.Symbol("x", real=True), 0.7))) < 1e-15
+    assert bool(jax.config.jax_enable_x64) == before
+
+
+def test_jax_fourier_export_float32_without_x64():
+    """Without x64 the same functions run in float32 (the user's default), finite on the closed domain."""
+    jax = pytest.importorskip("jax")
+    import jax.numpy as jnp
+
+    if jax.config.jax_enable_x64:
+        pytest.skip("x64 enabled globally")
+    _, kj, dkj = stax_functions(A.gelu(), "jax")
+    _, kn, dkn = stax_functions(A.gelu())
+    c = np.array([-2.5, -2.4, -1.0, 0.0, 1.0, 2.5], dtype=np.float32)
+    for fj, fn in ((kj, kn), (dkj, dkn)):
+        got = np.asarray(jax.jit(fj)(jnp.asarray(c), 2.5, 2.5))
+        assert got.dtype == np.float32 and np.all(np.isfinite(got))
+        with np.errstate(under="ignore"):
+            want = fn(c.astype(float), 2.5, 2.5)
+        assert np.all(np.abs(got - want) <= 1e-5 * (1 + np.abs(want)))
+
+
+def test_jax_series_export_under_jit(series_fns):
+    jax = pytest.importorskip("jax")
+    import jax.numpy as jnp
+
+    from symbolic_mf.export.series import series_stax_functions
+
+    _, kn, dkn = series_fns["softplus"]
+    with x64(jax):
+        fj, kj, dkj = series_stax_functions(A.softplus(), 1e-12, backend="jax")
+        c = jnp.asarray([-0.5, 0.0, 0.99, 1.4])
+        for fjax, fnp in ((kj, kn), (dkj, dkn)):
+            got = np.asarray(jax.jit(fjax)(c, 2.0, 1.0))
+            assert got.dtype == np.float64 and np.array_equal(got, fnp(np.asarray(c), 2.0, 1.0))

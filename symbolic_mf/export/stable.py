@@ -176,13 +176,16 @@ def unstabilise(S, c, v1, v2):
 
 
 # ------------------------------------------------------------ runtimes ---
-def _two_prod(xp, a, b):
-    """a*b = p + e exactly (Dekker/Veltkamp, no FMA needed; |a|, |b| < 1e150)."""
+def _two_prod(xp, a, b, split=134217729.0):
+    """a*b = p + e exactly (Dekker/Veltkamp, no FMA needed; |a|, |b| < 1e150 in float64).
+
+    ``split`` = 2^ceil(p/2) + 1 for a p-bit significand (2^27 + 1 for float64, 4097 for float32).
+    """
     p = a * b
-    t = 134217729.0 * a
+    t = split * a
     ah = t - (t - a)
     al = a - ah
-    t = 134217729.0 * b
+    t = split * b
     bh = t - (t - b)
     bl = b - bh
     e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
@@ -204,11 +207,14 @@ def det_numpy(c, v1, v2):
 
 
 def det_jax(c, v1, v2):
-    """The same in ``jax.numpy`` (jit-safe)."""
+    """The same in ``jax.numpy`` (jit-safe), in the inputs' floating dtype (float32 unless x64 is enabled)."""
     import jax.numpy as jnp
 
-    p1, e1 = _two_prod(jnp, v1, v2)
-    p2, e2 = _two_prod(jnp, c, c)
+    dt = jnp.result_type(c, v1, v2, float)
+    c, v1, v2 = (jnp.asarray(t, dtype=dt) for t in (c, v1, v2))
+    split = float(2 ** -(-(jnp.finfo(dt).nmant + 1) // 2) + 1)
+    p1, e1 = _two_prod(jnp, v1, v2, split)
+    p2, e2 = _two_prod(jnp, c, c, split)
     return (p1 - p2) + (e1 - e2)
 
 
