@@ -16,7 +16,10 @@ among points whose condition number S/|K| is at most 4.  Then the certified
 Mehler polynomials of tanh, SiLU and softplus (unit variances): float64
 evaluation against a 30-digit trapezoidal quadrature of E[phi(u) phi(v)].
 
-    PYTHONPATH=$PWD nice python bench/fourier_export_accuracy.py [--quick] [--wide]
+    PYTHONPATH=$PWD nice python bench/fourier_export_accuracy.py [--quick] [--wide] [--no-series]
+
+The closed forms are measured for the NumPy, JAX (jit, x64 scoped; if installed) and C (gcc) exports.
+Then the variance-general series export (symbolic_mf.export.series) against 30-digit pair quadrature.
 """
 
 import sys
@@ -64,6 +67,46 @@ def accuracy(f, expr, cs, qs):
     return worst
 
 
+def other_backend(backend, phi):
+    """(nngp, ntk) as NumPy-callable float64 functions from the JAX module (jit, x64 scoped) or the C source."""
+    if backend == "jax":
+        try:
+            import jax
+            import jax.numpy as jnp
+        except ImportError:
+            return None
+        _, k, dk = stax_functions(phi, "jax")
+
+        def wrap(f):
+            jf = jax.jit(f)
+
+            def g(c, a, b):
+                with jax.enable_x64(True):
+                    return np.asarray(jf(jnp.asarray(c), jnp.asarray(a), jnp.asarray(b)))
+            return g
+        return wrap(k), wrap(dk)
+    import ctypes
+    import shutil
+    import subprocess
+    import tempfile
+
+    from symbolic_mf.export.fourier import c_kernel_source
+
+    if shutil.which("gcc") is None:
+        return None
+    d = tempfile.mkdtemp()
+    with open(f"{d}/k.c", "w") as fh:
+        fh.write(c_kernel_source(phi))
+    subprocess.run(["gcc", "-O2", "-std=c99", "-shared", "-fPIC", "-o", f"{d}/k.so", f"{d}/k.c", "-lm"], check=True)
+    lib = ctypes.CDLL(f"{d}/k.so")
+    out = []
+    for name in ("smf_nngp", "smf_d_nngp"):
+        cf = getattr(lib, name)
+        cf.restype, cf.argtypes = ctypes.c_double, [ctypes.c_double] * 3
+        out.append(lambda c, a, b, cf=cf: np.array([cf(*t) for t in zip(*np.broadcast_arrays(c, a, b))]))
+    return tuple(out)
+
+
 def bump():
     x = sp.Symbol("x", real=True)
     return A.Activation(sp.exp(-x**2 / 2), "bump")
@@ -81,10 +124,13 @@ def main():
         _, nngp, dnngp = stax_functions(phi)
         K, Kd = kernel_expressions(phi)
         derive_s = time.perf_counter() - t0
-        for kind, f, expr in (("nngp", nngp, K), ("ntk", dnngp, Kd)):
-            ulp, cond, ulp4, where = accuracy(f, expr, cs, qs)
-            loc = "-" if where is None else f"({where[0]:.3g}, {where[1]}, {where[2]})"
-            print(f"{phi.name:10} {kind:6} {ulp:9.1f} {cond:9.1f} {ulp4:9.1f}   {loc}")
+        backends = [("numpy", (nngp, dnngp))] + [(b, fs) for b, fs in ((b, other_backend(b, phi)) for b in ("jax", "c"))
+                                                 if fs is not None]
+        for kind, j, expr in (("nngp", 0, K), ("ntk", 1, Kd)):
+            for backend, fs in backends:
+                ulp, cond, ulp4, where = accuracy(fs[j], expr, cs, qs)
+                loc = "-" if where is None else f"({where[0]:.3g}, {where[1]}, {where[2]})"
+                print(f"{phi.name:10} {kind:6} {ulp:9.1f} {cond:9.1f} {ulp4:9.1f}   {loc}  [{backend}]")
         rng = np.random.default_rng(0)
         c = rng.uniform(-1, 1, 10**6)
         t0 = time.perf_counter()
@@ -93,6 +139,9 @@ def main():
             dnngp(c, 1.0, 1.0)
         dt = time.perf_counter() - t0
         print(f"{'':10} derived + rewritten in {derive_s:.1f} s; NumPy NNGP+NTK {1e-6 * len(c) / dt:.1f} M entries/s")
+    if "--no-series" in sys.argv:
+        return
+    series_any_variance(quick)
     print("certified Mehler polynomials (unit variances), float64 vs 30-digit trapezoidal quadrature:")
     for phi, tol in ((A.tanh(), 1e-12), (A.swish(), 1e-14), (A.softplus(), 1e-14)):
         t0 = time.perf_counter()
@@ -108,6 +157,44 @@ def main():
                 worst = max(worst, float(abs(mpmath.mpf(float(f(r))) - ref)))
         print(f"  {phi.name:9} {f.terms:4d} terms, stated bound (series + float64) {f.error_bound:.2e}, "
               f"max |error| {worst:.2e} on {len(pts)} points (built in {build:.1f} s)")
+
+
+def series_any_variance(quick):
+    """symbolic_mf.export.series (coefficients at call time, any variances) vs 30-digit pair quadrature."""
+    from symbolic_mf.export.series import series_stax_functions
+
+    x = sp.Symbol("x", real=True)
+    pairs = ((0.01, 10.0), (10.0, 10.0), (2.0, 0.3)) if quick else \
+        ((0.01, 0.01), (0.01, 10.0), (1.0, 1.0), (2.0, 0.3), (1.0, 10.0), (10.0, 10.0))
+    rhos = (-1.0, 0.5, 1 - 1e-6) if quick else (-1.0, -1 + 1e-9, -0.5, 0.0, 0.5, 1 - 1e-6, 1.0)
+    print(f"Mehler series, any variances (tol 1e-12), float64 vs 30-digit pair quadrature; q pairs {pairs}, "
+          f"rho {rhos}:")
+    for phi in (A.tanh(), A.swish(), A.softplus()):
+        _, k, dk = series_stax_functions(phi, 1e-12)
+        pole = mpmath.pi / 2 if phi.name == "tanh" else mpmath.pi
+        for label, f, e in (("nngp", k, phi.expr), ("ntk", dk, sp.diff(phi.expr, x))):
+            g = sp.lambdify(x, e, "mpmath")
+            worst, worst_ratio, max_bound, terms = 0.0, 0.0, 0.0, 0
+            for q1, q2 in pairs:
+                for r in rhos:
+                    c12 = r * np.sqrt(q1 * q2)
+                    val, bound = f.with_bound(c12, q1, q2)
+                    terms = max(terms, f.last_terms)
+                    with mpmath.workdps(30):
+                        s_ = mpmath.sqrt(mpmath.mpf(q1) * q2)
+                        ref = pair_expectation(g, g, q1, q2, max(min(mpmath.mpf(c12), s_), -s_), pole, growth=1)
+                        err = float(abs(mpmath.mpf(float(val)) - ref))
+                    worst, max_bound = max(worst, err), max(max_bound, float(bound))
+                    worst_ratio = max(worst_ratio, err / float(bound))
+            print(f"  {phi.name:9} {label:5} max |error| {worst:.2e}, max stated bound {max_bound:.2e}, "
+                  f"max error/bound {worst_ratio:.2f}, up to {terms} terms")
+        rng = np.random.default_rng(0)
+        qs = rng.choice([0.01, 0.5, 1.0, 3.0, 10.0], (2, 10**5))
+        c = rng.uniform(-1, 1, 10**5) * np.sqrt(qs[0] * qs[1])
+        t0 = time.perf_counter()
+        k(c, qs[0], qs[1])
+        dt = time.perf_counter() - t0
+        print(f"  {phi.name:9} 1e5 entries, 5 distinct variances in [0.01, 10]: {dt:.2f} s ({k.last_terms} terms)")
 
 
 if __name__ == "__main__":
