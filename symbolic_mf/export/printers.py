@@ -111,6 +111,12 @@ class JaxKernelPrinter(JaxPrinter):
         a, ex = self._print(expr.args[0]), self._module_format('jax.numpy.exp')
         return f"(({ex}({a}) + {ex}(-({a})))/2)"
 
+    # XLA's algebraic simplifier rewrites exp(a)*exp(b) as exp(a + b), which rounds the argument
+    # (exp(c) exp(q1/2) exp(q2/2) lost 94 ulp at c = q = 100): an optimization barrier keeps each factor
+    def _print_exp(self, expr):
+        ex, bar = self._module_format('jax.numpy.exp'), self._module_format('jax.lax.optimization_barrier')
+        return f"{bar}({ex}({self._print(expr.args[0])}))"
+
     def _print_hyper(self, expr):
         _check_2f1(expr)
         args = ", ".join(self._print(t) for t in (*expr.ap, *expr.bq, expr.argument))
