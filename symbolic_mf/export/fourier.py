@@ -11,8 +11,14 @@ whole closed domain :math:`|c| \le \sqrt{q_1q_2}`; zero variance is an ordinary
 point.  ``bench/fourier_export_accuracy.py`` measures them against the derived
 forms at 40 digits.
 
+``stax_functions(phi, backend="jax")`` prints the same forms for ``jax.numpy``
+(jit-safe; float64 when the caller enables ``jax_enable_x64``, nothing global is
+changed here); :func:`c_kernel_source` prints C99 (``fma`` for the exact products).
+
 For tanh, SiLU and softplus (no closed form) :func:`series_nngp_fn` exports
-the certified Mehler polynomial in the correlation for unit variances.
+the certified Mehler polynomial in the correlation for unit variances;
+:func:`symbolic_mf.export.series.series_stax_functions` handles any variances
+(coefficients computed at call time, per-entry error bound).
 
 >>> from symbolic_mf.activations import erf
 >>> fn, nngp_fn, d_nngp_fn = stax_functions(erf())
