@@ -112,7 +112,8 @@ def test_all_branches_finite_on_the_closed_domain():
     for phi in (A.gelu(), A.erf(), A.cos()):
         _, nngp, dnngp = stax_functions(phi)
         # (cos, sin, exp overflow once e^(q/2) does, q > ~1400: not representable)
-        for q1, q2 in ((0.0, 0.0), (0.0, 3.0), (1e-300, 1.0), (100.0, 0.01)) + (((1e4, 1e4),) if phi.name != "cos" else ()):
+        big = ((1e4, 1e4),) if phi.name != "cos" else ()
+        for q1, q2 in ((0.0, 0.0), (0.0, 3.0), (1e-300, 1.0), (100.0, 0.01)) + big:
             s = np.sqrt(q1 * q2)
             c = np.array([-s, -np.nextafter(s, 0), -0.5 * s, -0.0, 0.0, 0.5 * s, s])
             with np.errstate(under="ignore", over="raise", invalid="raise", divide="raise"):
@@ -149,7 +150,8 @@ def test_series_export_meets_its_bound_for_unequal_variances(name, series_fns):
     phi = getattr(A, name)()
     _, k, dk = series_fns[name]
     for f, deriv in ((k, False), (dk, True)):
-        for rho, q1, q2 in ((1.0, 1.5, 1.5), (-1.0, 0.3, 2.0), (1 - 1e-6, 0.01, 2.0), (-0.5, 2.0, 0.3), (0.0, 0.0, 1.0)):
+        for rho, q1, q2 in ((1.0, 1.5, 1.5), (-1.0, 0.3, 2.0), (1 - 1e-6, 0.01, 2.0), (-0.5, 2.0, 0.3),
+                            (0.0, 0.0, 1.0)):
             c12 = rho * np.sqrt(q1 * q2)
             val, bound = f.with_bound(c12, q1, q2)
             err = abs(float(val) - float(_series_ref(phi, q1, q2, c12, deriv=deriv)))
@@ -182,7 +184,8 @@ def test_series_export_shapes_zero_variance_and_typed_errors(series_fns):
     assert k(c, 1.0, np.array([1.0, 2.0])).shape == (2, 2)
     # var1 = 0: u = 0, K = softplus(0) E[softplus(v)]
     with mpmath.workdps(20):
-        mean = mpmath.quad(lambda t: mpmath.log(1 + mpmath.exp(mpmath.sqrt(2) * t)) * mpmath.npdf(t), [-mpmath.inf, 0, mpmath.inf])
+        mean = mpmath.quad(lambda t: mpmath.log(1 + mpmath.exp(mpmath.sqrt(2) * t)) * mpmath.npdf(t),
+                           [-mpmath.inf, 0, mpmath.inf])
     assert abs(float(k(0.0, 0.0, 2.0)) - float(mpmath.log(2) * mean)) < 1e-14
     assert float(fn(0.0)) == pytest.approx(np.log(2))
     with pytest.raises(DomainError, match="var1/var2"):

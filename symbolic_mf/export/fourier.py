@@ -65,7 +65,8 @@ def _lambdify(expr, backend):
 
         return sp.lambdify([_c12, _v1, _v2], expr, modules=[{"smf_det": det_jax, "functools": functools}, "jax"],
                            printer=JaxKernelPrinter(_SETTINGS), cse=True)
-    return sp.lambdify([_c12, _v1, _v2], expr, modules=[{"smf_det": det_numpy, "functools": functools}, numpy_namespace(), "numpy"],
+    ns = {"smf_det": det_numpy, "functools": functools}
+    return sp.lambdify([_c12, _v1, _v2], expr, modules=[ns, numpy_namespace(), "numpy"],
                        printer=NumPyKernelPrinter(_SETTINGS), cse=True)
 
 

@@ -61,10 +61,6 @@ DIGITS = 20
 _EPS = 2.0 ** -53
 
 
-def _gamma(n):
-    return n * _EPS / (1 - n * _EPS)
-
-
 @functools.lru_cache(maxsize=8)
 def _psi_table(h, n, K):
     """psi_k(z_i) = h_k(z_i) exp(-z_i^2/4), k <= K, z_i = i h, |i| <= n (read-only array)."""
@@ -241,7 +237,8 @@ def _jax_callback(g):
     import numpy as np
 
     def f(cov12, var1, var2):
-        cov12, var1, var2 = jnp.broadcast_arrays(*(jnp.asarray(t, dtype=jnp.result_type(float)) for t in (cov12, var1, var2)))
+        dt = jnp.result_type(float)
+        cov12, var1, var2 = jnp.broadcast_arrays(*(jnp.asarray(t, dtype=dt) for t in (cov12, var1, var2)))
         out = jax.ShapeDtypeStruct(cov12.shape, cov12.dtype)
         return jax.pure_callback(lambda a, b, c: np.asarray(g(a, b, c), dtype=out.dtype), out, cov12, var1, var2)
 
