@@ -111,14 +111,18 @@ def _alphas(f, q, d, K, shrink=1.0):
 class _Coefficients:
     """alpha_k(q), E[phi(sqrt q z)^2], the coefficient error and the certified tails T_q(K)."""
 
-    def __init__(self, f, d, qs, K):
+    def __init__(self, f, d, qs, K, cache=None):
         import numpy as np
 
         self.alpha = np.empty((len(qs), K + 1))
         self.m2 = np.empty(len(qs))
         self.dalpha = np.empty(len(qs))
         self.T = np.empty((len(qs), K + 1))
+        cache = {} if cache is None else cache
         for j, q in enumerate(qs):
+            if (q, K) in cache:
+                self.alpha[j], self.m2[j], self.dalpha[j], self.T[j] = cache[(q, K)]
+                continue
             # two rules (step h and 0.8 h, window 1.1x wider): their difference is the measured
             # discretisation + rounding error of each coefficient (as in the high-precision engine)
             a1, m1, _ = _alphas(f, q, d, K)
@@ -133,6 +137,8 @@ class _Coefficients:
             rest = math.fsum([m2] + list(-sq))
             T = tail + max(rest, 0.0) + dm2 + 2 * math.sqrt(m2) * e + e * e + 4 * _EPS * m2
             self.alpha[j], self.m2[j], self.dalpha[j], self.T[j] = a, m2, e, T
+            if len(cache) < 4096:  # a network calls again with the same variances
+                cache[(q, K)] = (a, m2, e, T)
 
     @staticmethod
     def terms_needed(T, tol):
@@ -158,16 +164,18 @@ class SeriesKernelFn:
         self._np = np
         self.tol, self.d, self.max_terms = float(tol), pole_distance, max_terms
         self.last_terms = None
+        self._K, self._cache = 32, {}
 
     def __call__(self, cov12, var1, var2):
         return self.with_bound(cov12, var1, var2)[0]
 
     def _coefficients(self, qs):
-        K = 32
+        K = self._K
         while True:
-            C = _Coefficients(self._f, self.d, tuple(qs), K)
+            C = _Coefficients(self._f, self.d, tuple(float(q) for q in qs), K, self._cache)
             k = C.terms_needed(C.T, self.tol)
             if k is not None:
+                self._K = K  # the next call starts from this table size
                 return C, k
             if K >= self.max_terms:
                 worst = qs[int(self._np.argmax(C.T[:, -1]))]
