@@ -319,7 +319,7 @@ def test_c_export_meets_the_same_targets(name, gelu_forms, tmp_path):
                    check=True)
     lib = ctypes.CDLL(str(so))
     _, kn, dkn = stax_functions(phi)
-    for K, cname, fnp in zip(derived, ("smf_nngp", "smf_d_nngp"), (kn, dkn)):
+    for K, cname, fnp in zip(derived, ("smf_nngp_fn", "smf_d_nngp_fn"), (kn, dkn)):
         cf = getattr(lib, cname)
         cf.restype, cf.argtypes = ctypes.c_double, [ctypes.c_double] * 3
         ref, ders = _mp(K), [_mp(sp.diff(K, a) * a) for a in ARGS]
@@ -337,3 +337,41 @@ def test_c_export_meets_the_same_targets(name, gelu_forms, tmp_path):
                 assert float(err) <= 8 * np.spacing(float(scale)), (name, cname, rho, q1, q2)
                 if scale <= 4 * abs(r):
                     assert float(err) <= 8 * np.spacing(abs(float(r))) and abs(g - w) <= 4 * np.spacing(abs(w))
+
+
+# -------------------------------------------------------------------- CLI --
+def test_cli_export_fourier_kernels(tmp_path, capsys):
+    """``symbolic-mf export gelu --to numpy|jax|c``: self-contained modules / C equal to the stable forms."""
+    import shutil
+    import subprocess
+
+    from symbolic_mf.cli import main
+    from symbolic_mf.export.codegen import load_module
+
+    out = tmp_path / "gelu_kernel.py"
+    assert main(["export", "gelu", "--to", "numpy", "-o", str(out)]) == 0
+    text = out.read_text()
+    assert "import symbolic_mf" not in text and "from symbolic_mf" not in text
+    mod = load_module(text)
+    _, k, dk = stax_functions(A.gelu())
+    c = np.array([-2.5, -2.4999, -1.0, 0.0, 2.5])
+    with np.errstate(under="ignore"):
+        for f, g in ((mod.nngp_fn, k), (mod.d_nngp_fn, dk)):  # same forms, printed separately (near rho = -1,
+            # q = 2.5 the NTK's condition number is 259: evaluation order alone moves it by tens of ulp)
+            assert np.allclose(f(c, 2.5, 2.5), g(c, 2.5, 2.5), rtol=1e-13, atol=0)
+    assert abs(float(mod.fn(np.array(1.0))) - 0.8413447460685429) < 1e-15  # 1 * Phi(1)
+    jax = pytest.importorskip("jax")
+    import jax.numpy as jnp
+
+    assert main(["export", "gelu", "--to", "jax", "-o", str(tmp_path / "gelu_jax.py")]) == 0
+    modj = load_module((tmp_path / "gelu_jax.py").read_text())
+    with x64(jax):
+        got = np.asarray(jax.jit(modj.nngp_fn)(jnp.asarray(c), 2.5, 2.5))
+        assert got.dtype == np.float64 and np.allclose(got, k(c, 2.5, 2.5), rtol=1e-13, atol=0)
+    assert main(["export", "erf", "--to", "c", "-o", str(tmp_path / "erf")]) == 0
+    if shutil.which("gcc"):
+        subprocess.run(["gcc", "-std=c99", "-Wall", "-Werror", "-c", "-o", str(tmp_path / "erf.o"),
+                        str(tmp_path / "erf_kernel.c")], check=True)
+    capsys.readouterr()
+    assert main(["export", "tanh", "--to", "numpy"]) == 2
+    assert "series_stax_functions" in capsys.readouterr().err

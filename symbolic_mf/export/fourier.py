@@ -38,7 +38,8 @@ from ..engines import fourier as F
 from .printers import CKernelPrinter, JaxKernelPrinter, NumPyKernelPrinter, numpy_namespace
 from .stable import C_DET, DET, det_jax, det_numpy, stable_kernel
 
-__all__ = ["kernel_expressions", "stable_expressions", "stax_functions", "c_kernel_source", "series_nngp_fn"]
+__all__ = ["kernel_expressions", "stable_expressions", "stax_functions", "module_source", "c_kernel_source",
+           "series_nngp_fn"]
 
 _c12, _v1, _v2 = sp.symbols("cov12 var1 var2", real=True)
 
@@ -94,13 +95,74 @@ def stax_functions(phi, backend="numpy"):
     return fn, _lambdify(K, backend), _lambdify(Kd, backend)
 
 
+class _ModuleNumPyPrinter(NumPyKernelPrinter):
+    def _print_erf(self, expr):  # NumPy has no erf: the module defines smf_erf (SciPy's, else math.erf)
+        return f"smf_erf({self._print(expr.args[0])})"
+
+
+_NUMPY_ERF = """
+try:
+    from scipy.special import erf as smf_erf
+except ImportError:  # SciPy is optional
+    import math
+    smf_erf = numpy.vectorize(math.erf, otypes=[float])
+"""
+
+
+def _py_function(name, args, expr, printer, doc):
+    reps, (red,) = sp.cse(expr, symbols=sp.numbered_symbols("_t"))
+    body = "".join(f"    {printer.doprint(s_)} = {printer.doprint(v_)}\n" for s_, v_ in reps)
+    return f'\n\ndef {name}({", ".join(args)}):\n    """{doc}"""\n{body}    return {printer.doprint(red)}\n'
+
+
+def module_source(phi, backend="numpy"):
+    """Python source of a self-contained NumPy or JAX module with ``fn``, ``nngp_fn``, ``d_nngp_fn``
+    (the stable forms of :func:`stable_expressions`; imports only numpy / jax, SciPy optional for erf).
+
+    >>> from symbolic_mf.activations import erf
+    >>> from symbolic_mf.export.codegen import load_module
+    >>> mod = load_module(module_source(erf()))
+    >>> round(float(mod.nngp_fn(1.0, 1.0, 1.0)), 14)
+    0.46455905439754
+    """
+    import inspect
+
+    from . import stable
+    from ..errors import DomainError
+
+    if backend not in ("numpy", "jax"):
+        raise DomainError("backend", backend, "'numpy' or 'jax'")
+    K, Kd = stable_expressions(phi)
+    settings = dict(_SETTINGS, fully_qualified_modules=True)
+    if backend == "numpy":
+        pr = _ModuleNumPyPrinter(settings)
+        head = "import functools\n\nimport numpy\n" + (_NUMPY_ERF if phi.expr.has(sp.erf) else "")
+        det = inspect.getsource(stable._two_prod) + "\n\n" + inspect.getsource(stable.det_numpy)
+        det = det.replace("def det_numpy(", "def smf_det(")
+    else:
+        pr = JaxKernelPrinter(settings)
+        head = "import functools\n\nimport jax\nimport jax.lax\nimport jax.numpy\nimport jax.scipy.special\n"
+        det = inspect.getsource(stable._two_prod) + "\n\n" + inspect.getsource(stable.det_jax)
+        det = det.replace("def det_jax(", "def smf_det(")
+    title = f'"""Exported by symbolic_mf: kernels of phi(x) = {phi.expr} ({backend}; stable forms, see ' \
+            f'symbolic_mf.export.stable)."""\n\n'
+    out = title + head + "\n\n" + det
+    out += _py_function("fn", ["x"], phi.expr.subs(sp.Symbol("x", real=True), sp.Symbol("x")), pr, "phi(x).")
+    out += _py_function("nngp_fn", ["cov12", "var1", "var2"], K, pr,
+                        "E[phi(u) phi(v)], (u, v) centred Gaussian, Var u = var1, Var v = var2, Cov = cov12.")
+    out += _py_function("d_nngp_fn", ["cov12", "var1", "var2"], Kd, pr,
+                        "E[phi'(u) phi'(v)] (the NTK derivative kernel), same arguments as nngp_fn.")
+    return out
+
+
 def c_kernel_source(phi, prefix="smf"):
-    """C99 source of ``double <prefix>_nngp(cov12, var1, var2)`` and ``<prefix>_d_nngp`` (libm only)."""
+    """C99 source of ``double <prefix>_nngp_fn(cov12, var1, var2)`` and ``<prefix>_d_nngp_fn`` (libm only;
+    the names of the family's C export)."""
     K, Kd = stable_expressions(phi)
     pr = CKernelPrinter({"allow_unknown_functions": True})
     guard = "#ifndef M_PI\n#define M_PI 3.14159265358979323846264338327950288\n#endif\n"  # not in strict C99
     out = "#include <math.h>\n" + guard + (C_DET if K.has(DET) or Kd.has(DET) else "")
-    for name, e in ((f"{prefix}_nngp", K), (f"{prefix}_d_nngp", Kd)):
+    for name, e in ((f"{prefix}_nngp_fn", K), (f"{prefix}_d_nngp_fn", Kd)):
         reps, (red,) = sp.cse(e, symbols=sp.numbered_symbols("t"))
         body = "".join(f"    const double {pr.doprint(s_)} = {pr.doprint(v_)};\n" for s_, v_ in reps)
         out += f"\ndouble {name}(double cov12, double var1, double var2)\n{{\n{body}    return {pr.doprint(red)};\n}}\n"
