@@ -23,7 +23,8 @@ from symbolic_mf.meanfield import (Moments, approach_power_law, c_star, chi1, co
                                    critical_line_closed_form, critical_sigma_w, erf_critical_line, erf_kernel,
                                    fixed_point, iterate_correlation, length_map, length_map_slope, q_star)
 from symbolic_mf.quadrature import gaussian_expectation_1d
-from symbolic_mf.residual import asymptotics, fit_exponent, iterate, local_slopes, optimal_scaling
+from symbolic_mf.residual import (asymptotics, correlation_approach, correlation_fixed_point, exponent_checks, fit_exponent,
+                                  iterate, local_slopes, optimal_scaling, pre_asymptotic_slopes)
 from symbolic_mf.simulation import compare_feedforward, compare_residual, numpy_activation
 
 
@@ -252,6 +253,72 @@ def test_residual_exponents_from_short_iterations():
     r = iterate(erf(), 10000, sigma_w=1, e0=0.5, variant="reduced", dps=15, record=rec)
     assert abs(fit_exponent(r.layers, r.e, correction=0.5) + (1 - 2 / mp.pi)) < 0.01
 
+
+
+# -- the alpha = 3/4 correlation rate ---------------------------------------------------
+
+
+def test_correlation_fixed_point_is_a_root_and_attracting():
+    phi = rho_alpha(sp.Rational(3, 4))
+    es, t = correlation_fixed_point(phi, 30, 3)
+    m = Moments(phi, 30)
+    # independent: the moment provider's kernel (engine closed form at q = 1) re-evaluated at e*
+    with mp.workdps(40):
+        assert close(m.kernel(1, es) / m.second(1), es, 25)
+        assert close(t[0], es, 25) and 0 < t[1] < 1           # attracting: J'(e*) < 1
+        assert close(m.dkernel(1, es) / m.second(1), t[1], 25)  # Price: J' = E[phi' phi']/K(1)
+    assert 0.004 < 1 - es < 0.005
+    d = asymptotics(phi)
+    assert d["e_rate_coefficient"] == 4                      # = p_exponent = 1/(1 - alpha)
+    with mp.workdps(40):
+        assert close(d["e_exponent"], 4 * (1 - t[1]), 25)
+    # a wrong variant (the feed-forward-like rate 1 - J'(e*) without the 1/(1-alpha)) is far off
+    assert abs(d["e_exponent"] - (1 - t[1])) > 0.09
+    with pytest.raises(DomainError):
+        correlation_fixed_point(relu())
+    with pytest.raises(DomainError):
+        correlation_approach(phi, 10, delta0_rel=0.01)
+
+
+def test_correlation_fast_path_matches_the_direct_recursion():
+    phi = rho_alpha(sp.Rational(3, 4))
+    es, _ = correlation_fixed_point(phi, 50, 1)
+    ls, d, p, n = correlation_approach(phi, 30, delta0_rel="1e-7", dps=30, record=[10, 30])
+    with mp.workdps(50):
+        e0 = es + mp.mpf("1e-7") * (1 - es)
+    r = iterate(phi, 30, e0=e0, dps=45, record=[10, 30])   # one 2F1 per layer, e as the variable
+    with mp.workdps(50):
+        for a, b in zip(d, r.e):
+            assert close(a / (b - es), 1, 20)                # delta agrees to 20 digits (e - e* loses ~10 of 45)
+            assert not close(a / (e0 - es), 1, 2)            # delta has moved: the comparison is not trivial
+        assert all(close(a, b, 28) for a, b in zip(p, r.p))
+
+
+def test_correlation_rate_from_near_fixed_point_three_digits():
+    """10^5 layers from |e0 - e*| = 1e-8 (1 - e*): the linear regime from the start (~3 s)."""
+    rows = exponent_checks(10 ** 5, dps=20, cases=("rho34-e",))
+    name, derived, slope, ex, digits, _ = rows[0]
+    assert name.startswith("alpha=3/4: |e^l - e*|") and close(derived, -0.12481786685553, 12)
+    assert digits >= 3.5 and abs(slope - derived) < 1e-4
+    # from below (e0 < e*) the same rate
+    ls, d, _, _ = correlation_approach(rho_alpha(sp.Rational(3, 4)), 20000, delta0_rel="-1e-8", dps=30,
+                                       record=[5000, 10000, 20000])
+    assert all(v < 0 for v in d) and abs(fit_exponent(ls, d, correction=1) - derived) < 2e-4
+
+
+def test_pre_asymptotic_slope_is_the_continuum_law_at_the_current_e():
+    """The far start (e0 = 0.5) measures a steeper slope, predicted by (J(e) - e)/((1 - alpha)(e - e*))."""
+    rows = pre_asymptotic_slopes(rho_alpha(sp.Rational(3, 4)), 1500, points=3)
+    for l, de, meas, pred in rows:
+        assert de < 0 and abs(meas / pred - 1) < 0.02
+        assert meas < -0.3                                   # far from the asymptotic -0.1248
+    assert rows[-1][2] > rows[0][2]                          # relaxing towards it as e -> e*
+
+
+@pytest.mark.slow
+def test_correlation_rate_at_a_million_layers():
+    rows = exponent_checks(10 ** 6, dps=20, cases=("rho34-e",))
+    assert rows[0][4] >= 4.5
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", ["rho34-p", "rho34-chi", "relu-e", "erf-e", "erf-chi"])
