@@ -16,10 +16,10 @@ import pytest
 import sympy as sp
 from mpmath import mp
 
-from symbolic_mf.activations import erf, identity, leaky_relu, relu, rho_alpha, signed_power, tanh
+from symbolic_mf.activations import cos, erf, gelu, identity, leaky_relu, relu, rho_alpha, signed_power, softplus, tanh
 from symbolic_mf.cli import main
 from symbolic_mf.errors import DomainError
-from symbolic_mf.meanfield import (Moments, approach_power_law, c_star, chi1, correlation_map, critical_expansion,
+from symbolic_mf.meanfield import (MEHLER_MAX_TERMS, Moments, _trapezoid, _trapezoid2, approach_power_law, c_star, chi1, correlation_map, critical_expansion,
                                    critical_line_closed_form, critical_sigma_w, erf_critical_line, erf_kernel,
                                    fixed_point, iterate_correlation, length_map, length_map_slope, q_star)
 from symbolic_mf.quadrature import gaussian_expectation_1d
@@ -85,6 +85,77 @@ def test_chaotic_phase_c_star_is_a_fixed_point_and_chi_c_below_one():
         num = quad_moment(lambda x: mp.erf(x) * mp.erf(k * x / mp.sqrt(q)), q)
         assert close(Moments(erf(), 20).kernel(q, c), num, 18)
 
+
+
+# -- moments: engine closed forms and the Mehler series ------------------------------------
+
+
+def test_erf_moments_come_from_the_fourier_engine_and_match_the_typed_arcsine_formula():
+    m = Moments(erf(), 30)
+    assert m.route == "Fourier closed form (engine)"
+    with mp.workdps(40):
+        for q, c in ((mp.mpf("0.3"), mp.mpf("-0.7")), (mp.mpf(2), mp.mpf("0.99")), (mp.mpf(5), mp.mpf(1))):
+            # the typed (textbook, Williams 1997) arcsine kernel is only a reference here
+            assert close(m.kernel(q, c), 2 / mp.pi * mp.asin(2 * q * c / (1 + 2 * q)), 28)
+            assert close(m.dkernel(q, c), 4 / (mp.pi * mp.sqrt((1 + 2 * q) ** 2 - 4 * q * q * c * c)), 28)
+            assert close(m.second(q), 2 / mp.pi * mp.asin(2 * q / (1 + 2 * q)), 28)
+            assert close(m.dsecond(q), 4 / (mp.pi * mp.sqrt(1 + 4 * q)), 28)
+            assert close(m.slope(q), 4 / (mp.pi * (1 + 2 * q) * mp.sqrt(1 + 4 * q)), 28)
+            # wrong variants: correlation instead of covariance inside asin, a missing factor 2
+            assert not close(m.kernel(q, c), 2 / mp.pi * mp.asin(2 * c / (1 + 2 * q)), 3)
+            assert not close(m.dsecond(q), 2 / (mp.pi * mp.sqrt(1 + 4 * q)), 3)
+
+
+@pytest.mark.parametrize("phi", [gelu(), cos()])
+def test_engine_moments_against_independent_quadrature(phi):
+    m = Moments(phi, 20)
+    assert m.route == "Fourier closed form (engine)"
+    f = sp.lambdify(sp.Symbol("x", real=True), phi.expr, "mpmath")
+    df = sp.lambdify(sp.Symbol("x", real=True), sp.diff(phi.expr, sp.Symbol("x", real=True)), "mpmath")
+    q, c = mp.mpf("1.7"), mp.mpf("0.4")
+    with mp.workdps(30):
+        assert close(m.second(q), quad_moment(lambda t: f(t) ** 2, q), 18)
+        assert close(m.mean(q), quad_moment(f, q), 18)
+        assert close(m.dsecond(q), quad_moment(lambda t: df(t) ** 2, q), 18)
+        s, r = mp.sqrt(q), mp.sqrt(1 - c * c)   # 2-D trapezoidal rule, independent of the closed form
+        assert close(m.kernel(q, c), _trapezoid2(lambda a, b: f(s * a) * f(s * (c * a + r * b)), 16), 15)
+        assert close(m.dkernel(q, c), _trapezoid2(lambda a, b: df(s * a) * df(s * (c * a + r * b)), 16), 15)
+
+
+@pytest.mark.parametrize("phi", [tanh(), softplus()])
+def test_mehler_kernel_matches_the_2d_rule_and_is_certified(phi):
+    m = Moments(phi, 20)
+    assert m.route.startswith("trapezoidal rule + Mehler series")
+    q = mp.mpf("0.9")
+    f = sp.lambdify(sp.Symbol("x", real=True), phi.expr, "mpmath")
+    df = sp.lambdify(sp.Symbol("x", real=True), sp.diff(phi.expr, sp.Symbol("x", real=True)), "mpmath")
+    with mp.workdps(30):
+        for c in (mp.mpf("0.6"), mp.mpf("-0.3")):
+            s, r = mp.sqrt(q), mp.sqrt(1 - c * c)
+            with mp.workdps(30):
+                ref = _trapezoid2(lambda a, b: f(s * a) * f(s * (c * a + r * b)), 20)
+                dref = _trapezoid2(lambda a, b: df(s * a) * df(s * (c * a + r * b)), 20)
+            assert close(m.kernel(q, c), ref, 19) and close(m.dkernel(q, c), dref, 19)
+        assert len(m._series[+q][0]) - 1 <= MEHLER_MAX_TERMS
+        # the derivative series is E[phi' phi'] (Price: 1/q sum k a_k^2 rho^(k-1)), not the bare rho-derivative
+        assert not close(m.dkernel(q, c) * q, dref, 3)
+        # |c| -> 1 hands over to the 1-D moments continuously
+        assert close(m.kernel(q, mp.mpf("0.999")), m.second(q), 2) and close(m.kernel(q, 1), m.second(q), 19)
+
+
+def test_tanh_chaotic_fixed_point_two_precisions():
+    """tanh, sigma_w = 1.5, sigma_b = 0.3 (chaotic): c* from the Mehler series, dps 18 against 28 (~8 s)."""
+    fp = fixed_point(tanh(), "1.5", "0.3", dps=18)
+    assert fp.chi1 > 1 and fp.c_star < 1 and fp.digits >= 17
+    assert close(fp.c_star, "0.766753297253334578056929751", 17)   # the 2-D-rule value of the earlier version
+    with mp.workdps(30):
+        assert close(correlation_map(tanh(), fp.c_star, "1.5", "0.3", q=fp.q_star, dps=18), fp.c_star, 16)
+
+
+@pytest.mark.slow
+def test_tanh_chaotic_fixed_point_to_25_digits():
+    fp = fixed_point(tanh(), "1.5", "0.3", dps=30)
+    assert fp.digits >= 28 and close(fp.c_star, "0.7667532972533345780569297", 24)
 
 def test_chi1_is_slope_of_correlation_map_at_one():
     # finite difference of the map (closed-form kernel) against sigma_w^2 E[phi'^2]
