@@ -386,6 +386,20 @@ def test_pre_asymptotic_slope_is_the_continuum_law_at_the_current_e():
     assert rows[-1][2] > rows[0][2]                          # relaxing towards it as e -> e*
 
 
+
+def test_depth_scaled_initialisation_keeps_the_gradient_bounded():
+    """optimal_scaling's laws, iterated: sigma_w ~ L^-1/2 (erf, reduced) and sigma_v^2 sigma_w^2 ~ 1/L (ReLU)."""
+    assert optimal_scaling(erf(), variant="reduced")["combination"] == sp.Symbol("sigma_w", positive=True)
+    scaled, fixed = [], []
+    for L in (50, 200, 800):
+        scaled.append(iterate(erf(), L, sigma_w=1 / mp.sqrt(L), variant="reduced", dps=15, record=[L]).log_chi[-1])
+        fixed.append(iterate(erf(), L, sigma_w=1, variant="reduced", dps=15, record=[L]).log_chi[-1])
+    # scaled: converges (to L sigma_w^2 erf'(0)^2 = 4/pi, the lengths staying O(1)); fixed: grows like sqrt(L)
+    assert abs(scaled[2] - scaled[1]) < abs(scaled[1] - scaled[0]) / 3 and abs(scaled[2] - 4 / mp.pi) < 0.01
+    assert 1.9 < fixed[2] / fixed[1] < 2.1 and 1.9 < fixed[1] / fixed[0] < 2.2
+    relu_scaled = [iterate(relu(), L, sigma_w=mp.sqrt(mp.mpf(2) / L), dps=15, record=[L]).log_chi[-1] for L in (100, 800)]
+    assert all(abs(v - 1) < 0.01 for v in relu_scaled)   # (1 + 1/L)^L -> e: log chi -> 1
+
 @pytest.mark.slow
 def test_correlation_rate_at_a_million_layers():
     rows = exponent_checks(10 ** 6, dps=20, cases=("rho34-e",))
