@@ -647,6 +647,6 @@ def exponent_checks(depth: int = 10 ** 6, dps: int = 20, cases=("rho34", "relu",
         t = time.time()
         ls, d, _, _ = correlation_approach(phi, depth, dps=dps + 10, record=rec)
         dt = time.time() - t
-        row("alpha=3/4: |e^l - e*| ~ l^k", -sp.N(asymptotics(phi)["e_exponent"], dps + 5), ls, d, 1, dt)
+        row("alpha=3/4: abs(e^l - e*) ~ l^k", -sp.N(asymptotics(phi)["e_exponent"], dps + 5), ls, d, 1, dt)
         progress and progress(rows[-1])
     return rows
