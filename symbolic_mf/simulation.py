@@ -186,7 +186,7 @@ class FloatMoments:
 
 def _sim_moments(phi):
     m = moments(phi, 15)
-    return FloatMoments(phi) if m.route.startswith("trapezoidal") else m   # numeric route: doubles suffice
+    return FloatMoments(phi) if m.route.startswith("trapezoidal") else m
 
 
 def theory_feedforward(phi, sigma_w, sigma_b, depth=50, q0=1.0, c0=0.5, dps=15):
