@@ -382,6 +382,13 @@ def test_correlation_rate_from_near_fixed_point_three_digits():
     ls, d, _, _ = correlation_approach(rho_alpha(sp.Rational(3, 4)), 20000, delta0_rel="-1e-8", dps=30,
                                        record=[5000, 10000, 20000])
     assert all(v < 0 for v in d) and abs(fit_exponent(ls, d, correction=1) - derived) < 2e-4
+    # another alpha: 2/3 (r = 1/(1 - alpha) = 3, k = 3 (1 - J'(e*)) = 0.16615...)
+    phi = rho_alpha(sp.Rational(2, 3))
+    a = asymptotics(phi)
+    assert a["e_rate_coefficient"] == 3
+    ls, d, _, _ = correlation_approach(phi, 20000, dps=25, record=[5000, 10000, 20000])
+    assert abs(fit_exponent(ls, d, correction=1) + a["e_exponent"]) < 5e-5
+    assert abs(fit_exponent(ls, d, correction=1) + sp.Float(derived)) > 0.01   # not the alpha = 3/4 rate
 
 
 def test_pre_asymptotic_slope_is_the_continuum_law_at_the_current_e():
