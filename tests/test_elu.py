@@ -264,3 +264,45 @@ def test_kernel_value_matches_reference():
     val = O.kernel_value(A.elu(2), 0.3, 0.5, 1.5, dps=30)
     P = elu_pieces(2)
     assert abs(val - kink_pair_expectation(P, P, 0.5, 1.5, 0.3)) < mp.mpf(10) ** -27
+
+
+# ---------------------------------------------------------------------------
+# float64 export
+
+
+def test_genz_series_constants():
+    """exp(-hk(1 - r_s)/(2(1 + r_s)))/r_s = 1 + c x^2 + c d x^4 + O(x^6), c = (4 - hk)/8, d = (12 - hk)/16."""
+    xx, hk = sp.symbols("x hk", positive=True)
+    rs = sp.sqrt(1 - xx**2)
+    f = sp.exp(-hk * (1 - rs) / (2 * (1 + rs))) / rs
+    c_, d_ = (4 - hk) / 8, (12 - hk) / 16
+    assert sp.simplify(sp.series(f, xx, 0, 6).removeO() - (1 + c_ * xx**2 + c_ * d_ * xx**4)) == 0
+
+
+def test_bvn_float64_against_mpmath():
+    pytest.importorskip("scipy")
+    from symbolic_mf.export.orthant import bvn_cdf
+
+    hs = np.array([-4, -1.5, -0.2, 0, 0.7, 3.0])
+    rs = np.array([-1, -1 + 1e-13, -0.99, -0.93, -0.92, -0.5, 0, 0.2, 0.6, 0.8, 0.95, 1 - 1e-9, 1])
+    H, K, R = (g.ravel() for g in np.meshgrid(hs, hs, rs, indexing="ij"))
+    got = bvn_cdf(H, K, R)
+    mp.dps = 25
+    ref = np.array([float(bvn_cdf_mp(mp.mpf(h_), mp.mpf(k_), mp.mpf(r_))) for h_, k_, r_ in zip(H, K, R)])
+    assert np.max(np.abs(got - ref)) < 1e-15
+    assert bvn_cdf(np.inf, 0.3, 0.5) == pytest.approx(float(mp.ncdf(0.3)), abs=2e-16)
+    assert bvn_cdf(-np.inf, 0.3, 0.5) == 0
+
+
+def test_elu_numpy_export_matches_closed_form():
+    pytest.importorskip("scipy")
+    from symbolic_mf.export.orthant import stax_functions
+
+    fn, nngp, dnngp = stax_functions(A.elu(sp.Rational(3, 2)))
+    assert np.allclose(fn(np.array([-1.0, 2.0])), [1.5 * np.expm1(-1.0), 2.0])
+    # (the NTK kernel has a sqrt(1 - rho) singularity at rho = 1: the ends are taken where float64 is exact)
+    for cv, q1, q2 in [(0.3, 0.5, 1.5), (-0.5, 1.0, 0.25), (1.0, 0.5, 2.0), (0.2, 0.25, 0.3), (-2.0, 2.0, 2.0)]:
+        for f, deriv in ((nngp, False), (dnngp, True)):
+            ref = O.kernel_value(A.elu(sp.Rational(3, 2)), sp.Rational(cv), sp.Rational(q1), sp.Rational(q2),
+                                 dps=20, derivative=deriv)
+            assert abs(float(f(cv, q1, q2)) - float(ref)) < 1e-13
