@@ -6,7 +6,8 @@
 2. ELU (a = 1 and a = 2) NNGP and NTK kernels (``stax_functions``) against the same closed forms
    evaluated by mpmath at 30 digits at the float64 correlation the export uses; correlations
    log-spaced toward +-1 (to 1e-16) and the ends; variance pairs including 1e-6 and 4.
-3. Throughput of bvn_cdf and of nngp_fn + d_nngp_fn on 10^6 random inputs.
+3. Throughput of bvn_cdf and of nngp_fn + d_nngp_fn on 10^6 random inputs; the C export
+   (gcc -O2, if present): its largest difference from NumPy and its throughput.
 
     PYTHONPATH=$PWD nice python bench/orthant_export_accuracy.py [--quick]
 """
@@ -96,12 +97,50 @@ def throughput():
     print(f"throughput: ELU nngp_fn + d_nngp_fn {n / dt / 1e6:.2f} M pairs/s (unit variances)")
 
 
+def c_export():
+    import ctypes
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+
+    from symbolic_mf.export.orthant import c_kernel_source
+
+    if shutil.which("gcc") is None:
+        print("C export: no gcc")
+        return
+    src = c_kernel_source(A.elu()) + """
+void smf_both(const double *c, long n, double q1, double q2, double *k, double *kd)
+{ long i; for (i = 0; i < n; i++) { k[i] = smf_nngp(c[i], q1, q2); kd[i] = smf_d_nngp(c[i], q1, q2); } }
+"""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "elu.c")
+        with open(path, "w") as fh:
+            fh.write(src)
+        so = os.path.join(tmp, "elu.so")
+        subprocess.run(["gcc", "-O2", "-std=c99", "-shared", "-fPIC", "-o", so, path, "-lm"], check=True)
+        lib = ctypes.CDLL(so)
+        dp = np.ctypeslib.ndpointer(dtype=np.float64, flags="C_CONTIGUOUS")
+        lib.smf_both.argtypes = [dp, ctypes.c_long, ctypes.c_double, ctypes.c_double, dp, dp]
+        n = 10**6
+        c = np.random.default_rng(1).uniform(-1, 1, n)
+        k, kd = np.empty(n), np.empty(n)
+        t = time.perf_counter()
+        lib.smf_both(c, n, 1.0, 1.0, k, kd)
+        dt = time.perf_counter() - t
+        _, nngp, dnngp = stax_functions(A.elu())
+        dk = np.max(np.abs(k - nngp(c, 1.0, 1.0)))
+        dkd = np.max(np.abs(kd - dnngp(c, 1.0, 1.0)))
+        print(f"C export (gcc -O2): max |C - NumPy| NNGP {dk:.1e}, NTK {dkd:.1e}; {n / dt / 1e6:.2f} M pairs/s")
+
+
 def main():
     quick = "--quick" in sys.argv
     t0 = time.perf_counter()
     bvn_accuracy(quick)
     kernel_accuracy(quick)
     throughput()
+    c_export()
     print(f"total {time.perf_counter() - t0:.1f} s")
 
 

@@ -306,3 +306,29 @@ def test_elu_numpy_export_matches_closed_form():
             ref = O.kernel_value(A.elu(sp.Rational(3, 2)), sp.Rational(cv), sp.Rational(q1), sp.Rational(q2),
                                  dps=20, derivative=deriv)
             assert abs(float(f(cv, q1, q2)) - float(ref)) < 1e-13
+
+
+@pytest.mark.skipif(__import__("shutil").which("gcc") is None, reason="no C compiler")
+def test_elu_c_export_compiles_and_matches_numpy(tmp_path):
+    pytest.importorskip("scipy")
+    import ctypes
+    import subprocess
+
+    from symbolic_mf.export.orthant import bvn_cdf, c_kernel_source, stax_functions
+
+    src = tmp_path / "elu.c"
+    src.write_text(c_kernel_source(A.elu(2)) + "\ndouble smf_bvn_public(double h, double k, double r) "
+                                               "{ return smf_bvn(h, k, r); }\n")
+    so = tmp_path / "elu.so"
+    subprocess.run(["gcc", "-O2", "-std=c99", "-Wall", "-Werror", "-shared", "-fPIC", "-o", str(so), str(src), "-lm"],
+                   check=True)
+    lib = ctypes.CDLL(str(so))
+    for f in (lib.smf_nngp, lib.smf_d_nngp, lib.smf_bvn_public):
+        f.restype = ctypes.c_double
+        f.argtypes = [ctypes.c_double] * 3
+    _, nngp, dnngp = stax_functions(A.elu(2))
+    for cv, q1, q2 in [(0.3, 0.5, 1.5), (-0.5, 1.0, 0.25), (1.0, 0.5, 2.0), (0.0, 0.0, 1.0), (0.9, 1.0, 1.0)]:
+        assert lib.smf_nngp(cv, q1, q2) == pytest.approx(float(nngp(cv, q1, q2)), rel=1e-14, abs=1e-15)
+        assert lib.smf_d_nngp(cv, q1, q2) == pytest.approx(float(dnngp(cv, q1, q2)), rel=1e-14, abs=1e-15)
+    for hh, kk, rr in [(0.3, -1.2, 0.5), (1.5, 1.4, 0.99), (-0.5, 2.0, -0.97), (0.0, 0.0, -1.0), (2.0, -1.0, 1.0)]:
+        assert lib.smf_bvn_public(hh, kk, rr) == pytest.approx(float(bvn_cdf(hh, kk, rr)), abs=1e-16)

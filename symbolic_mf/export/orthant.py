@@ -38,9 +38,10 @@ import functools
 
 import sympy as sp
 
+from ..bivariate_normal import ConditionalNormalCDF
 from ..errors import MissingDependencyError
 
-__all__ = ["bvn_cdf", "kernel_expressions", "stax_functions"]
+__all__ = ["bvn_cdf", "kernel_expressions", "stax_functions", "c_bvn_source", "c_kernel_source"]
 
 _TWO_PI = 6.283185307179586
 
@@ -212,3 +213,119 @@ def stax_functions(phi):
     f1 = sp.lambdify(x, expr.rewrite(sp.Piecewise), modules=["numpy"])
     fn = lambda t: f1(np.asarray(t, dtype=float))  # noqa: E731
     return fn, _numpy(K), _numpy(Kd)
+
+
+# ---------------------------------------------------------------------------
+# C99
+
+
+def _c_array(name, values):
+    return f"static const double {name}[{len(values)}] = {{" + ", ".join(repr(float(v)) for v in values) + "};\n"
+
+
+def c_bvn_source():
+    """C99 source of ``static double smf_bvn(double h, double k, double r)``: the same algorithm as :func:`bvn_cdf`.
+
+    Gauss-Legendre nodes and weights are printed from ``numpy.polynomial.legendre.leggauss``.
+    """
+    tables = ""
+    for n in (6, 12, 20):
+        x, w = _gauss_legendre(n)
+        tables += _c_array(f"smf_gl_x{n}", x) + _c_array(f"smf_gl_w{n}", w)
+    return tables + r'''
+static double smf_ncdf(double x) { return 0.5 * erfc(-x / 1.4142135623730951); }
+
+/* P(X > h, Y > k), |r| < 0.925: Drezner's angular form of Plackett's integral */
+static double smf_bvnu_small(double h, double k, double r)
+{
+    const double *x, *w;
+    int n, i;
+    double th = asin(r), hs = (h * h + k * k) / 2, hk = h * k, sum = 0.0;
+    if (fabs(r) < 0.3) { n = 6; x = smf_gl_x6; w = smf_gl_w6; }
+    else if (fabs(r) < 0.75) { n = 12; x = smf_gl_x12; w = smf_gl_w12; }
+    else { n = 20; x = smf_gl_x20; w = smf_gl_w20; }
+    for (i = 0; i < n; i++) {
+        double s = sin(0.5 * th * (x[i] + 1));
+        sum += w[i] * exp((s * hk - hs) / (1 - s * s));
+    }
+    return sum * 0.5 * th / 6.283185307179586 + smf_ncdf(-h) * smf_ncdf(-k);
+}
+
+/* P(X > h, Y > k), |r| >= 0.925: complement integral with its x^2, x^4 Taylor part in closed form */
+static double smf_bvnu_large(double h, double k, double r)
+{
+    int neg = r < 0, i;
+    double hk, ar, asq, a, bs, b, c, d, integral = 0.0, base;
+    if (neg) k = -k;
+    hk = h * k;
+    ar = fabs(r);
+    asq = (1 - ar) * (1 + ar);
+    a = sqrt(asq);
+    bs = (h - k) * (h - k);
+    b = sqrt(bs);
+    c = (4 - hk) / 8;
+    d = (12 - hk) / 16;
+    if (a > 0) {
+        double ea = exp(-bs / (2 * asq) - hk / 2);
+        double tail = (-hk < 100) ? exp(-hk / 2) * b * 2.5066282746310002 * smf_ncdf(-b / a) : 0.0;
+        double J0 = a * ea - tail, J1 = (a * a * a * ea - bs * J0) / 3;
+        double J2 = (a * a * a * a * a * ea - bs * J1) / 5, rem = 0.0;
+        for (i = 0; i < 20; i++) {
+            double xx = 0.5 * a * (smf_gl_x20[i] + 1), xs = xx * xx, rs = sqrt(1 - xs);
+            double e0 = -(bs / xs + hk) / 2, e1 = e0 - hk * xs / (2 * (1 + rs) * (1 + rs));
+            if (e0 > -700)
+                rem += smf_gl_w20[i] * (exp(e1) / rs - exp(e0) * (1 + c * xs * (1 + d * xs)));
+        }
+        integral = (J0 + c * J1 + c * d * J2 + 0.5 * a * rem) / 6.283185307179586;
+    }
+    if (neg) {
+        base = smf_ncdf(-h) - smf_ncdf(-k);
+        return (base > 0 ? base : 0.0) + integral;
+    }
+    return smf_ncdf(-(h > k ? h : k)) - integral;
+}
+
+/* Phi_2(h, k; r) = P(X <= h, Y <= k) */
+static double smf_bvn(double h, double k, double r)
+{
+    double p;
+    if (r > 1) r = 1;
+    if (r < -1) r = -1;
+    if (h == -HUGE_VAL || k == -HUGE_VAL) return 0.0;
+    if (h == HUGE_VAL) return smf_ncdf(k);
+    if (k == HUGE_VAL) return smf_ncdf(h);
+    p = fabs(r) < 0.925 ? smf_bvnu_small(-h, -k, r) : smf_bvnu_large(-h, -k, r);
+    return p < 0 ? 0.0 : (p > 1 ? 1.0 : p);
+}
+'''
+
+
+def c_kernel_source(phi, prefix="smf"):
+    """C99 source of ``double <prefix>_nngp(cov12, var1, var2)`` and ``<prefix>_d_nngp`` (with :func:`c_bvn_source`).
+
+    Compiles with ``gcc -std=c99 -Wall -Werror``; the correlation is clipped to [-1, 1] (0 at zero variance).
+
+    >>> from symbolic_mf.activations import elu
+    >>> "double smf_nngp(double cov12, double var1, double var2)" in c_kernel_source(elu())
+    True
+    """
+    from .printers import CKernelPrinter
+
+    class _Printer(CKernelPrinter):
+        def _print_BivariateNormalCDF(self, expr):
+            return "smf_bvn(%s)" % ", ".join(self._print(t) for t in expr.args)
+
+    K, Kd = kernel_expressions(phi)
+    guard = "".join(f"#ifndef {m}\n#define {m} {v}\n#endif\n" for m, v in (  # not in strict C99
+        ("M_PI", "3.14159265358979323846264338327950288"), ("M_SQRT2", "1.41421356237309504880168872420969808")))
+    out = "#include <math.h>\n" + guard + c_bvn_source()
+    for name, expr in ((f"{prefix}_nngp", K), (f"{prefix}_d_nngp", Kd)):
+        if expr.has(ConditionalNormalCDF):  # pragma: no cover - the engine rewrites them away
+            raise ValueError("unexpected conditional CDF in the kernel")
+        body = _Printer().doprint(expr)
+        out += (f"\ndouble {name}(double cov12, double var1, double var2)\n{{\n"
+                f"    double qq = var1 * var2, rho = qq > 0 ? cov12 / sqrt(qq) : 0.0;\n"
+                f"    if (rho > 1) rho = 1;\n    if (rho < -1) rho = -1;\n"
+                f"    return {body};\n}}\n")
+    return out
+
