@@ -332,3 +332,14 @@ def test_elu_c_export_compiles_and_matches_numpy(tmp_path):
         assert lib.smf_d_nngp(cv, q1, q2) == pytest.approx(float(dnngp(cv, q1, q2)), rel=1e-14, abs=1e-15)
     for hh, kk, rr in [(0.3, -1.2, 0.5), (1.5, 1.4, 0.99), (-0.5, 2.0, -0.97), (0.0, 0.0, -1.0), (2.0, -1.0, 1.0)]:
         assert lib.smf_bvn_public(hh, kk, rr) == pytest.approx(float(bvn_cdf(hh, kk, rr)), abs=1e-16)
+
+
+def test_cli_kernel_orthant(capsys):
+    from symbolic_mf.cli import main
+
+    assert main(["kernel", "elu:a=2", "--method", "orthant", "--at", "1", "--dps", "20"]) == 0
+    out = capsys.readouterr().out
+    mp.dps = 25
+    val = mp.mpf(out.strip().splitlines()[-1].split("=")[-1])
+    ref = mp.quad(lambda t: (t if t > 0 else 2 * (mp.exp(t) - 1)) ** 2 * mp.npdf(t), [-mp.inf, 0, mp.inf])  # E elu_2(z)^2
+    assert abs(val - ref) < mp.mpf(10) ** -18
