@@ -392,4 +392,5 @@ def kernel_value(phi, c, var1=1, var2=1, dps: int = 30, derivative: bool = False
             raise NotPSDError("Sigma", [[var1, c], [c, var2]], "var1, var2 > 0 and c^2 <= var1 var2")
         R = max(min(C / mp.sqrt(Q1 * Q2), mp.one), -mp.one)
         val = _compiled(_as_expr(phi), derivative)({q1: Q1, q2: Q2, rho: R})
-    return +val
+    with mp.workdps(dps):  # rounded to dps digits, not to the ambient precision
+        return +val
