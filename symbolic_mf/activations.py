@@ -194,8 +194,16 @@ def swish() -> Activation:
 
 
 def elu(a=1) -> Activation:
-    """ELU: ``x`` for ``x > 0``, ``a*(exp(x) - 1)`` otherwise (as ρ pieces)."""
+    """ELU: ``x`` for ``x > 0``, ``a*(exp(x) - 1)`` otherwise (as ρ pieces), ``a > 0``.
+
+    >>> elu(0)
+    Traceback (most recent call last):
+    ...
+    symbolic_mf.errors.DomainError: a = 0 is outside its valid range: a > 0 (the ELU scale)
+    """
     a = sp.sympify(a)
+    if a.is_number and not (a.is_real and a > 0):
+        raise DomainError("a", a, "a > 0 (the ELU scale)")
     return Activation(rho(1, x) + a * (sp.exp(x) - 1) * rho(0, -x), f"elu({a})")
 
 

@@ -65,7 +65,7 @@ __all__ = [
 c = sp.Symbol("c", real=True)
 
 #: engines that derive dual kernels of the homogeneous family
-METHODS = ("hermite", "polar", "bessel", "stable", "fourier")
+METHODS = ("hermite", "polar", "bessel", "stable", "fourier", "orthant")
 
 
 def family(phi):
@@ -143,6 +143,9 @@ def derivation(phi, c=c, method: str = "hermite", elementary: bool = True) -> De
     if method == "fourier":  # any activation with a Fourier/characteristic-function route (engines/fourier.py)
         from .engines.fourier import derive_kernel
         return derive_kernel(phi, sp.sympify(c))
+    if method == "orthant":  # piecewise exp-polynomial activations, e.g. ELU (engines/orthant.py)
+        from .engines.orthant import derive_kernel
+        return derive_kernel(phi, sp.sympify(c))
     alpha, a, b = family(phi)
     _check_alpha(alpha)
     return _derive(alpha, a, b, method, sp.sympify(c), elementary)
@@ -165,6 +168,9 @@ def dual_kernel(phi, c=c, method: str = "hermite", elementary: bool = True):
     >>> from symbolic_mf.activations import erf
     >>> dual_kernel(erf(), method="fourier")
     2*asin(2*c/3)/pi
+
+    ``method="orthant"`` takes activations with a kink at 0 whose pieces are
+    sums of :math:`x^ie^{\lambda x}` (ELU: :mod:`symbolic_mf.engines.orthant`).
     """
     return derivation(phi, c, method, elementary).result
 
@@ -215,6 +221,9 @@ def derivative_kernel(phi, c=c, method: str = "hermite"):
     if method == "fourier":
         from .engines.fourier import derive_kernel
         return derive_kernel(phi.derivative(), sp.sympify(c)).result
+    if method == "orthant":
+        from .engines.orthant import derivative_kernel as orthant_derivative
+        return orthant_derivative(phi, sp.sympify(c))
     alpha, a, b = family(phi)
     _check_alpha(alpha, sp.S.Zero, "alpha (derivative kernel)")
     if alpha.is_number and alpha <= sp.S.Half and method == "polar":

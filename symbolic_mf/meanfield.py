@@ -18,14 +18,21 @@ The arguments ``sigma_w``, ``sigma_b`` are the standard deviations
   gradient scale :math:`\xi_\nabla^{-1} = -\log\chi_1` (a negative ξ is a
   growth length: the quantity explodes like :math:`e^{l/|\xi|}`).
 
-Every expectation comes from the kernel engine's closed form when there is
-one: the α-homogeneous family (:mod:`symbolic_mf.kernels`, by homogeneity
+Every expectation comes from an engine's closed form when there is one: the
+α-homogeneous family (:mod:`symbolic_mf.kernels`, by homogeneity
 :math:`\mathbb E[\phi(\sqrt q u)\phi(\sqrt q v)] = q^\alpha K_\phi(c)`) and
-erf (the arcsine kernel, derived here by :func:`erf_kernel`).  Any other
-analytic activation (tanh, gelu, swish, sin, …) is integrated by the
-trapezoidal rule on the Gaussian, which converges geometrically for analytic
-integrands; the step is halved until two successive sums agree to the
-working precision plus guard digits.
+every activation the Fourier engine derives a kernel for (erf, GELU, sin, cos,
+exp, Gaussian bumps: :func:`symbolic_mf.engines.fourier.derive_kernel` with
+variances q and covariance C; :math:`\mathbb E[\phi'\phi'] = \partial_CK` by
+Price's theorem).  Any other analytic activation (tanh, swish, softplus, …):
+the one-dimensional moments by the trapezoidal rule on the Gaussian
+(geometric convergence for analytic integrands; the step is halved until two
+successive sums agree to the working precision plus guard digits), the
+kernel :math:`\mathbb E[\phi(u)\phi(v)]` and its derivative by the Mehler
+series at fixed q with a certified tail (Hermite coefficients from
+:mod:`symbolic_mf.engines.hermite_series`, computed once per q), and by a 2-D
+trapezoidal rule only when |c| is so close to 1 that the series would need
+more than :data:`MEHLER_MAX_TERMS` terms.
 
 >>> from symbolic_mf.activations import relu, tanh
 >>> fp = fixed_point(relu(), sigma_w=1, sigma_b=1, dps=20)
@@ -250,18 +257,25 @@ class Moments:
     :math:`=\mathbb E[\phi(\sqrt q z)]`, ``kernel(q, c)``
     :math:`=\mathbb E[\phi(u)\phi(v)]` and ``dkernel(q, c)``
     :math:`=\mathbb E[\phi'(u)\phi'(v)]` for variances q and correlation c.
-    ``route`` says where the numbers come from.
+    ``route`` says where the numbers come from: ``"homogeneous closed form"``,
+    ``"Fourier closed form (engine)"`` or ``"trapezoidal rule + Mehler series
+    (analytic activation)"`` (see the module docstring).
 
     >>> from symbolic_mf.activations import relu
     >>> m = Moments(relu(), 20)
     >>> m.route, m.second(4), m.dsecond(4)
     ('homogeneous closed form', mpf('2.0'), mpf('0.5'))
+    >>> from symbolic_mf.activations import erf
+    >>> m = Moments(erf(), 20)
+    >>> m.route, m._fourier["K"]          # the engine's kernel, variances q, covariance c
+    ('Fourier closed form (engine)', 2*asin(c/(sqrt(q/2 + 1/4)*sqrt(2*q + 1)))/pi)
     """
 
     def __init__(self, phi, dps: int = 30):
         _check_dps(dps)
         self.phi = _activation(phi)
         self.dps = dps
+        self._fourier = None
         if isinstance(self.phi, HomogeneousActivation):
             self.route = "homogeneous closed form"
             from .kernels import family
@@ -269,8 +283,6 @@ class Moments:
             if not (al.is_number and a.is_number and b.is_number):
                 raise DomainError("phi", self.phi.name, "numeric alpha, a, b")
             self._alpha = al
-        elif self.phi.expr == sp.erf(x):
-            self.route = "erf closed form (arcsine kernel)"
         else:
             bad = self.phi.expr.atoms(sp.Function)
             from .functions import rho
@@ -278,7 +290,12 @@ class Moments:
                     self.phi.expr.has(sp.Abs, sp.Heaviside, sp.Piecewise):
                 raise DomainError("phi", self.phi.name, "the alpha-homogeneous family, erf, or an analytic activation "
                                   "(tanh, gelu, swish, sin, ...): kinked non-homogeneous activations are not supported")
-            self.route = "trapezoidal rule (analytic activation)"
+            self._fourier = _fourier_forms(self.phi)
+            if self._fourier is not None:
+                self.route = "Fourier closed form (engine)"
+            else:
+                self.route = "trapezoidal rule + Mehler series (analytic activation)"
+                self._series = {}
             d1 = sp.diff(self.phi.expr, x)
             d2 = sp.diff(d1, x)
             e = self.phi.expr
@@ -318,8 +335,8 @@ class Moments:
             if self.route.startswith("homogeneous"):
                 a, K1, _, _ = self._hom
                 return q ** a * K1 if q > 0 else (mp.zero if a > 0 else K1)
-            if self.route.startswith("erf"):
-                return 2 / mp.pi * mp.asin(2 * q / (1 + 2 * q))
+            if self._fourier is not None:
+                return _real(self._fourier["second"](q))
             s = mp.sqrt(q)
             return _trapezoid(lambda z: self._f(s * z) ** 2, self.dps)
 
@@ -329,8 +346,8 @@ class Moments:
             if self.route.startswith("homogeneous"):
                 a, _, _, m = self._hom
                 return q ** (a / 2) * m if q > 0 else (mp.zero if a > 0 else m)
-            if self.route.startswith("erf"):
-                return mp.zero
+            if self._fourier is not None and self._fourier["mean"] is not None:
+                return _real(self._fourier["mean"](q))
             s = mp.sqrt(q)
             return _trapezoid(lambda z: self._f(s * z), self.dps)
 
@@ -342,8 +359,8 @@ class Moments:
                 if Kd1 == mp.inf:
                     return mp.inf
                 return q ** (a - 1) * Kd1 if q > 0 else (mp.zero if a > 1 else (Kd1 if a == 1 else mp.inf))
-            if self.route.startswith("erf"):
-                return 4 / (mp.pi * mp.sqrt(1 + 4 * q))
+            if self._fourier is not None:
+                return _real(self._fourier["dsecond"](q))
             s = mp.sqrt(q)
             return _trapezoid(lambda z: self._d1(s * z) ** 2, self.dps)
 
@@ -355,8 +372,8 @@ class Moments:
                 if q == 0:
                     return mp.inf if a < 1 else (K1 if a == 1 else mp.zero)
                 return a * q ** (a - 1) * K1
-            if self.route.startswith("erf"):
-                return 4 / (mp.pi * (1 + 2 * q) * mp.sqrt(1 + 4 * q))
+            if self._fourier is not None:
+                return _real(self._fourier["slope"](q))
             s = mp.sqrt(q)
             return _trapezoid(lambda z: self._d1(s * z) ** 2 + self._f(s * z) * self._d2(s * z), self.dps)
 
@@ -369,8 +386,11 @@ class Moments:
                 from .kernels import kernel_value
                 a = self._hom[0]
                 return q ** a * kernel_value(self.phi, c, self.dps + GUARD)
-            if self.route.startswith("erf"):
-                return 2 / mp.pi * mp.asin(2 * q * c / (1 + 2 * q))
+            if self._fourier is not None:
+                return _real(self._fourier["kernel"](q, q * c))
+            val = self._mehler(q, c, 0)
+            if val is not None:
+                return val
             s, r = mp.sqrt(q), mp.sqrt((1 - c) * (1 + c))
             return _trapezoid2(lambda z1, z2: self._f(s * z1) * self._f(s * (c * z1 + r * z2)), self.dps,
                                even=self._parity != 0)
@@ -386,11 +406,147 @@ class Moments:
                 if abs(c) == 1 and self._hom[2] == mp.inf:
                     return mp.inf
                 return q ** (a - 1) * derivative_kernel_value(self.phi, c, self.dps + GUARD)
-            if self.route.startswith("erf"):
-                return 4 / (mp.pi * mp.sqrt((1 + 2 * q) ** 2 - 4 * q * q * c * c))
+            if self._fourier is not None:
+                return _real(self._fourier["dkernel"](q, q * c))
+            val = self._mehler(q, c, 1)
+            if val is not None:
+                return val
             s, r = mp.sqrt(q), mp.sqrt((1 - c) * (1 + c))
             return _trapezoid2(lambda z1, z2: self._d1(s * z1) * self._d1(s * (c * z1 + r * z2)), self.dps,
                                even=self._parity != 0)
+
+
+    # Mehler series at fixed q (numeric route) ----------------------------------
+    def _mehler(self, q, c, derivative):
+        r"""Kernel (``derivative=0``) or :math:`\mathbb E[\phi'(u)\phi'(v)]` (1) from the Mehler series, or None.
+
+        :math:`K(\rho) = \sum_k\alpha_k(q)^2\rho^k` and, by Price,
+        :math:`\mathbb E[\phi'\phi'] = q^{-1}\sum_k k\,\alpha_k^2\rho^{k-1}`, with the
+        Hermite coefficients of the engine (:mod:`symbolic_mf.engines.hermite_series`, computed
+        once per q).  Certified tails from Parseval with the 1-D moments:
+        :math:`|\rho|^{K+1}(\mathbb E\phi^2 - \sum_{k\le K}\alpha_k^2)` and
+        :math:`|\rho|^{K}(q\,\mathbb E\phi'^2 - \sum_{k\le K}k\alpha_k^2)/q`, plus the
+        quadrature allowance.  K grows (x 1.5) until the bound is below
+        :math:`10^{-(\text{dps}+5)}`; None (use the 2-D rule) when that needs more than
+        :data:`MEHLER_MAX_TERMS` terms (|ρ| close to 1) or q = 0.
+        """
+        rho = abs(c)
+        if q == 0 or rho >= 1:
+            return None
+        from .engines.hermite_series import hermite_function_coefficients
+        tol = mp.mpf(10) ** (-(self.dps + 5))
+        key = +q
+        have = self._series.get(key)
+        K = 24 if have is None else len(have[0]) - 1
+        norm = None
+        while True:
+            if have is None or len(have[0]) < K + 1:
+                # the engine's rule is accurate to 20 digits beyond the dps it is given
+                a, _, err = hermite_function_coefficients(self.phi, q, K, dps=self.dps + 12)
+                have = (a, err)
+                if len(self._series) > 64:
+                    self._series.clear()
+                self._series[key] = have
+            a, err = have
+            K = len(a) - 1
+            if norm is None:
+                norm = self.second(q) if derivative == 0 else q * self.dsecond(q)
+            sq = [v * v for v in a]
+            if derivative == 0:
+                tail = max(norm - mp.fsum(sq), mp.zero) * rho ** (K + 1)
+            else:
+                tail = max(norm - mp.fsum(k * v for k, v in enumerate(sq)), mp.zero) * rho ** K / q
+            # quadrature allowance (as in the engine) + rounding of the alpha_k returned at dps + 12 digits
+            qerr = (K + 2) * (K + 1) ** derivative * (err * (1 + 2 * max(abs(v) for v in a)) +
+                                                      4 * abs(norm) * mp.mpf(10) ** (-(self.dps + 12)))
+            if tail + qerr <= tol * max(1, abs(norm)):
+                break
+            K = _next_terms(sq, rho, tol * max(1, abs(norm)), 1)   # enough for the kernel and its derivative
+            if K > MEHLER_MAX_TERMS:
+                return None
+        acc = mp.zero
+        if derivative == 0:
+            for v in reversed(sq):
+                acc = acc * c + v
+            return acc
+        for k in range(K, 0, -1):
+            acc = acc * c + k * sq[k]
+        return acc / q
+
+
+#: the most Mehler terms :class:`Moments` uses before falling back to the 2-D trapezoidal rule
+MEHLER_MAX_TERMS = 400
+
+
+def _next_terms(sq, rho, tol, derivative):
+    r"""How many Mehler terms to compute next: the decay of the last squared coefficients, extrapolated.
+
+    For φ analytic in a strip, :math:`\alpha_k^2 \approx Ae^{-\beta\sqrt k}`; β and A are read off the
+    largest squares in windows around K/2 and K, and the smallest K' with
+    :math:`k^{d}\rho^{k}\alpha_k^2` below tol / 10 (summed geometrically) is returned, at
+    least 1.25 K (so a bad guess still grows the series).
+    """
+    K = len(sq) - 1
+    w = max(2, K // 8)
+    def peak(k):
+        return max(sq[max(0, k - w):k + 1]) + mp.mpf(10) ** (-3 * mp.dps)
+    k1, k2 = K // 2, K
+    b = (mp.log(peak(k1)) - mp.log(peak(k2))) / (mp.sqrt(k2) - mp.sqrt(k1))
+    if not b > 0:
+        return K + K // 2
+    A = mp.log(peak(k2)) + b * mp.sqrt(k2)
+    lr = mp.log(rho) if rho > 0 else -mp.inf
+    target = mp.log(tol) - 1
+    k = K + K // 4
+    while k <= MEHLER_MAX_TERMS and A - b * mp.sqrt(k) + k * lr + derivative * mp.log(k) + mp.log(1 + k) > target:
+        k += max(1, k // 20)
+    return k if k >= K + K // 2 else min(int(k * 1.1) + 1, K + K // 2)
+
+
+def _real(v):
+    if isinstance(v, mp.mpc):
+        if abs(v.imag) > mp.mpf(10) ** (-mp.dps + 5) * (1 + abs(v.real)):
+            raise DomainError("q", v, "a point where the closed-form moment is real")  # pragma: no cover
+        return v.real
+    return mp.mpf(v)
+
+
+_FOURIER = {}
+
+
+def _fourier_forms(phi):
+    r"""mpmath callables for the moments from the Fourier engine's closed-form kernel, or None.
+
+    The engine (:func:`symbolic_mf.engines.fourier.derive_kernel`) derives
+    :math:`K(q, C) = \mathbb E[\phi(u)\phi(v)]` with both variances q and covariance C
+    (erf, GELU, sin, cos, exp, Gaussian bumps, ...).  Then, by Price's theorem,
+    :math:`\mathbb E[\phi'(u)\phi'(v)] = \partial_CK`; the length moments are the
+    kernel at C = q and ``slope`` is :math:`\frac{d}{dq}K(q, q)` (SymPy).  The mean is
+    the engine's :func:`~symbolic_mf.engines.fourier.gaussian_mean` (None if SymPy
+    cannot integrate it: the 1-D rule is used).
+    """
+    key = sp.srepr(phi.expr)
+    if key in _FOURIER:
+        return _FOURIER[key]
+    from .engines.fourier import derive_kernel, gaussian_mean
+    Q, C = sp.Symbol("q", positive=True), sp.Symbol("c", real=True)
+    try:
+        K = derive_kernel(phi, c=C, var1=Q, var2=Q).result
+    except DomainError:
+        forms = None
+    else:
+        dK = sp.diff(K, C)
+        second = K.subs(C, Q)
+        try:
+            mean = gaussian_mean(phi.expr, Q)
+        except DomainError:  # pragma: no cover - every activation the engine covers has an integrable mean
+            mean = None
+        lam = lambda e, args=(Q,): sp.lambdify(args, e, "mpmath")
+        forms = {"kernel": lam(K, (Q, C)), "dkernel": lam(dK, (Q, C)), "second": lam(second),
+                 "dsecond": lam(dK.subs(C, Q)), "slope": lam(sp.diff(second, Q)),
+                 "mean": None if mean is None else lam(mean), "K": K}
+    _FOURIER[key] = forms
+    return forms
 
 
 _MOMENTS = {}

@@ -52,6 +52,7 @@ symbolic_mf.errors.DomainError: phi = relu is outside its valid range: E[phi(h)]
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
@@ -63,7 +64,7 @@ from .errors import DomainError
 from .meanfield import GUARD, _activation, _mp, moments
 
 __all__ = ["VARIANTS", "ResidualTrajectory", "iterate", "local_slopes", "asymptotics", "optimal_scaling", "exponent_checks",
-           "fit_exponent"]
+           "fit_exponent", "correlation_fixed_point", "correlation_approach", "pre_asymptotic_slopes"]
 
 VARIANTS = ("full", "reduced", "reduced-mean")
 
@@ -250,6 +251,169 @@ def fit_exponent(xs, ys, correction=None):
 
 
 # ---------------------------------------------------------------------------
+# the correlation of alpha-ReLU residual networks (1/2 < alpha < 1): e* and the approach to it
+
+
+@functools.lru_cache(maxsize=16)
+def _corr_fp(name, srepr, dps, order):
+    from .kernels import c as csym, normalized_kernel
+    phi = _PHI_BY_KEY[(name, srepr)]
+    J = normalized_kernel(phi)
+    fs = [sp.lambdify(csym, sp.diff(J, csym, k), "mpmath") for k in range(order + 1)]
+    with mp.workdps(dps + GUARD):
+        g = lambda e: fs[0](e) - e
+        lo, hi = mp.zero, None
+        if not g(lo) > 0:
+            raise DomainError("phi", name, "an activation with J(0) > 0 (the correlation fixed point e* in (0, 1))")
+        for k in range(1, dps // 2):
+            e = 1 - mp.mpf(10) ** (-k)
+            if g(e) < 0:
+                hi = e
+                break
+            lo = e
+        if hi is None:
+            raise DomainError("phi", name, "J'(1) > 1 (no fixed point of the normalised kernel below 1)")
+        est = mp.findroot(g, (lo, hi), solver="anderson")
+        if not (lo < est < hi) or abs(g(est)) > mp.mpf(10) ** (-dps):
+            raise DomainError("phi", name, "a correlation map whose fixed point the root finder resolves")  # pragma: no cover
+        taylor = [fs[k](est) / mp.factorial(k) for k in range(order + 1)]
+    return est, taylor
+
+
+_PHI_BY_KEY = {}
+
+
+def correlation_fixed_point(phi, dps: int = 40, order: int = 8):
+    r"""The correlation limit :math:`e^*` of the full α-ReLU residual network (½ < α < 1) and J's Taylor series there.
+
+    Asymptotically :math:`e^l - e^{l-1} = \frac{\Delta p^l}{p^l}(J(e^{l-1}) - e^{l-1})`
+    with J the normalised kernel of the engine (:func:`~symbolic_mf.kernels.normalized_kernel`,
+    a sum of :math:`{}_2F_1`'s in c²), so :math:`e^l` tends to the attracting
+    root :math:`e^*\in(0, 1)` of :math:`J(e) = e` (the root e = 1 repels, J'(1) > 1).
+    Returns ``(e_star, taylor)`` with ``taylor[k]`` :math:`= J^{(k)}(e^*)/k!`
+    (SymPy derivatives of the 2F1 form evaluated at ``dps`` digits), ``k <= order``.
+
+    >>> from symbolic_mf.activations import rho_alpha
+    >>> es, t = correlation_fixed_point(rho_alpha(sp.Rational(3, 4)), 30, 2)
+    >>> print(mp.nstr(1 - es, 12), mp.nstr(t[1], 12))      # 1 - e*, J'(e*)
+    0.00427719195109 0.968795533286
+    """
+    phi = _activation(phi)
+    if not (isinstance(phi, HomogeneousActivation) and sp.S.Half < phi.alpha < 1):
+        raise DomainError("phi", phi.name, "an alpha-homogeneous activation with 1/2 < alpha < 1")
+    if not (isinstance(dps, int) and 10 <= dps <= 1000):
+        raise DomainError("dps", dps, "an integer in [10, 1000]")
+    if not (isinstance(order, int) and 1 <= order <= 30):
+        raise DomainError("order", order, "an integer in [1, 30]")
+    key = (phi.name, sp.srepr(phi.expr))
+    _PHI_BY_KEY[key] = phi
+    est, taylor = _corr_fp(key[0], key[1], dps, order)
+    with mp.workdps(dps):
+        return +est, [+t for t in taylor]
+
+
+def correlation_approach(phi, depth: int, delta0_rel=mp.mpf("1e-8"), sigma_w=1, sigma_v=1, p0=1, dps: int = 40,
+                         record: Optional[Sequence[int]] = None):
+    r"""Iterate the exact correlation recursion of the full α-ReLU residual network with :math:`\delta = e - e^*` as the variable.
+
+    With σ_b = σ_a = 0 the recursions :math:`p^l = p^{l-1} + \Delta^l`,
+    :math:`\Delta^l = \sigma_v^2K(1)(\sigma_w^2p^{l-1})^\alpha` and
+    :math:`\gamma^l = \gamma^{l-1} + \Delta^l J(e^{l-1})` give, exactly,
+
+    .. math:: \delta^l = \delta^{l-1} + \frac{\Delta^l}{p^l}\,g(\delta^{l-1}),\qquad g(\delta) = J(e^* + \delta) - e^* - \delta,
+
+    so no digits cancel however small δ is.  The fast path: g is evaluated
+    from the Taylor series of J at e* (:func:`correlation_fixed_point`,
+    computed once) instead of one 2F1 per layer; its radius is 1 - e*
+    (the branch point of J at c = 1), so the start is restricted to
+    :math:`|\delta^0| \le 10^{-4}(1 - e^*)` (``delta0_rel`` is
+    :math:`\delta^0/(1 - e^*)`, negative starts below e*) and the order is chosen so
+    the first omitted term is below :math:`10^{-\text{dps}}|\delta|` (|δ| only shrinks).
+    Returns ``(layers, delta, p, order)``.
+
+    >>> from symbolic_mf.activations import rho_alpha
+    >>> ls, d, p, n = correlation_approach(rho_alpha(sp.Rational(3, 4)), 1000, dps=30, record=[500, 1000])
+    >>> print(mp.nstr(local_slopes(ls, d)[0], 6))       # -> -(1 - J'(e*))/(1 - alpha) = -0.1248
+    -0.123686
+    """
+    phi = _activation(phi)
+    if not isinstance(depth, int) or depth < 1:
+        raise DomainError("depth", depth, "an integer >= 1")
+    es, t = correlation_fixed_point(phi, dps + GUARD, 8)
+    with mp.workdps(dps + GUARD):
+        gap = 1 - es
+        d0 = _mp(delta0_rel, "delta0_rel")
+        if not (0 < abs(d0) <= mp.mpf("1e-4")):
+            raise DomainError("delta0_rel", delta0_rel, "0 < |delta0_rel| <= 1e-4 (the Taylor fast path needs "
+                                                        "|e^0 - e*| well inside the radius 1 - e*)")
+        delta = d0 * gap
+        # order: first omitted term a_(n+1) |delta|^n below 10^-dps (relative to |delta|)
+        n = 1
+        while n < len(t) - 1 and abs(t[n + 1]) * abs(delta) ** n > mp.mpf(10) ** (-(dps + GUARD)):
+            n += 1
+        if n >= len(t) - 1:
+            raise DomainError("delta0_rel", delta0_rel, "a smaller start (the Taylor series needs more than 7 terms)")
+        coef = [t[0] - es, t[1] - 1] + t[2:n + 1]
+        sw, sv, p = _mp(sigma_w, "sigma_w"), _mp(sigma_v, "sigma_v"), _mp(p0, "p0")
+        if not (sw > 0 and sv > 0 and p > 0):
+            raise DomainError("sigma_w", sigma_w, "sigma_w, sigma_v, p0 > 0")
+        al = mp.mpf(sp.N(phi.alpha, dps + 2 * GUARD))
+        from .kernels import kernel_constant
+        K1 = mp.mpf(sp.N(kernel_constant(phi), dps + 2 * GUARD))
+        A = sv ** 2 * K1 * sw ** (2 * al)
+        rec = set(range(depth + 1)) if record is None else set(int(r) for r in record)
+        layers, ds, ps = [], [], []
+        if 0 in rec:
+            layers.append(0), ds.append(delta), ps.append(p)
+        rev = coef[::-1]
+        for l in range(1, depth + 1):
+            inc = A * p ** al
+            p = p + inc
+            g = mp.zero
+            for a_ in rev:
+                g = g * delta + a_
+            delta = delta + inc / p * g
+            if l in rec:
+                layers.append(l), ds.append(delta), ps.append(p)
+    with mp.workdps(dps):
+        return layers, [+v for v in ds], [+v for v in ps], n
+
+
+def pre_asymptotic_slopes(phi, depth: int = 20000, e0=0.5, dps: int = 15, points: int = 12, ratio=mp.mpf("1.25")):
+    r"""Why a run from far away measures another slope: local slopes against the continuum law at the current e.
+
+    Iterates the exact full recursion (σ_w = σ_v = 1, σ_b = σ_a = 0, one 2F1 per
+    layer via :func:`iterate`) from ``e0`` and, at ``points`` layers l spaced
+    geometrically up to ``depth``, compares the measured local slope of
+    :math:`|e - e^*|` between :math:`l/r` and l with the slope the continuum equation
+    :math:`de/d\log l = (J(e) - e)/(1-\alpha)` predicts at the current e,
+    :math:`\frac{1}{1-\alpha}\frac{J(e) - e}{e - e^*}` (averaged over the two
+    ends), which tends to the asymptotic :math:`-(1 - J'(e^*))/(1-\alpha)` only
+    once :math:`|e - e^*| \ll 1 - e^*`.  Rows ``(l, e^l - e^*, measured, predicted)``.
+
+    >>> from symbolic_mf.activations import rho_alpha
+    >>> rows = pre_asymptotic_slopes(rho_alpha(sp.Rational(3, 4)), 300, points=2)
+    >>> [(l, mp.nstr(m, 3), mp.nstr(pr, 3)) for l, _, m, pr in rows]
+    [(240, '-0.474', '-0.491'), (300, '-0.458', '-0.471')]
+    """
+    phi = _activation(phi)
+    es, _ = correlation_fixed_point(phi, dps + GUARD, 1)
+    ls = sorted(set(int(mp.floor(depth / ratio ** k)) for k in range(points + 1)))
+    ls = [l for l in ls if l >= 1]
+    r = iterate(phi, ls[-1], e0=e0, dps=dps, record=ls)
+    m = moments(phi, dps)
+    al = mp.mpf(sp.N(phi.alpha, dps + GUARD))
+    with mp.workdps(dps + GUARD):
+        K1 = m.second(1)
+        pred = [(m.kernel(1, e) / K1 - e) / ((1 - al) * (e - es)) for e in r.e]
+        rows = []
+        for i in range(1, len(r.layers)):
+            meas = local_slopes(r.layers[i - 1:i + 1], [e - es for e in r.e[i - 1:i + 1]])[0]
+            rows.append((r.layers[i], r.e[i] - es, meas, (pred[i - 1] + pred[i]) / 2))
+    return rows
+
+
+# ---------------------------------------------------------------------------
 # asymptotic laws, derived
 
 
@@ -269,7 +433,9 @@ def asymptotics(phi, sigma_w=None, sigma_v=None, sigma_a=0, variant="full"):
       ``dsolve``; :math:`\log\chi` grows like :math:`\int\sigma_v^2\sigma_w^2
       \dot K(1)q^{\alpha-1}dl`, whose coefficient of :math:`\log l` is the
       exponent; the correlation goes to the fixed point e* of J, at the rate
-      :math:`(1 - J'(e^*))/(1-\alpha)` (e* numeric).
+      :math:`(1 - J'(e^*))/(1-\alpha)`: ``e_rate_coefficient`` :math:`=\lim l\,p'/p = 1/(1-\alpha)`
+      (SymPy), ``e_limit`` = e* and ``e_exponent`` from the engine's kernel
+      (:func:`correlation_fixed_point`, 30 digits).
     * α = 1 (ReLU): exponential p and χ; :math:`1 - e^l \sim 4/(rA)^2 l^{-2}` with
       :math:`r = \sigma_v^2\sigma_w^2K(1)/(1+\sigma_v^2\sigma_w^2K(1))` and A
       the ε^{3/2} coefficient of :func:`~symbolic_mf.meanfield.critical_expansion`.
@@ -284,6 +450,8 @@ def asymptotics(phi, sigma_w=None, sigma_v=None, sigma_a=0, variant="full"):
     >>> d = asymptotics(rho_alpha(sp.Rational(3, 4)))
     >>> d["p_exponent"], d["chi_exponent"]
     (4, 9/2)
+    >>> print(d["e_rate_coefficient"], sp.N(d["e_exponent"], 10))
+    4 0.1248178669
     >>> d = asymptotics(tanh(), variant="reduced")
     >>> d["p_exponent"], d["e_exponent"], d["log_chi_sqrt"]
     (1, (-2 + pi)/pi, 4*sqrt(2)*sigma_w/(3*sqrt(pi)))
@@ -324,8 +492,20 @@ def asymptotics(phi, sigma_w=None, sigma_v=None, sigma_a=0, variant="full"):
             out["chi_exponent"] = sp.simplify(sp.limit(sp.powsimp(sp.expand_power_base(integrand * l, force=True),
                                                                    force=True), l, sp.oo))
             out["chi_exponent"] = sp.factor(sp.expand_func(sp.gammasimp(out["chi_exponent"])))
+            # correlation: e^l - e^(l-1) = (Delta p/p)(J(e) - e), and Delta p/p -> dp/dl / p = r/l with
+            # r = lim l p'/p (SymPy, = 1/(1 - alpha)); linearised at the attracting root e* of J(e) = e:
+            # d(e - e*)/d log l = -r (1 - J'(e*)) (e - e*)
+            rate = sp.limit(sp.simplify(l * sp.diff(lead, l) / lead), l, sp.oo)
             out["e_note"] = "e^l -> e*, the fixed point of J in (0, 1); |e - e*| ~ l^-(1 - J'(e*))/(1 - alpha)"
             out["e_exponent_formula"] = "(1 - J'(e*))/(1 - alpha)"
+            out["e_rate_coefficient"] = rate
+            try:
+                es, tay = correlation_fixed_point(phi, 30, 1)
+            except DomainError:  # no root of J(e) = e in (0, 1) (e.g. odd phi: J(0) = 0)
+                pass
+            else:
+                out["e_limit"] = sp.Float(es, 30)
+                out["e_exponent"] = sp.Float(rate * (1 - sp.Float(tay[1], 30)), 30)
         elif al == 1:
             g = sv ** 2 * sw ** 2 * K1
             out["regime"] = "exponential (alpha = 1)"
@@ -401,13 +581,15 @@ def optimal_scaling(phi, variant="full"):
     raise DomainError("phi", phi.name, "an activation with a derived asymptotic law")
 
 
-def exponent_checks(depth: int = 10 ** 6, dps: int = 20, cases=("rho34", "relu", "erf"), progress=None):
+def exponent_checks(depth: int = 10 ** 6, dps: int = 20, cases=("rho34", "relu", "erf", "rho34-e"), progress=None):
     r"""Derived asymptotic exponents against the exact recursions iterated to ``depth`` layers.
 
     Returns rows ``(law, derived, last local slope, extrapolated, digits agreed, seconds)``.  The
     local slopes are taken between l = depth/4, depth/2, depth and extrapolated (Richardson) with the
     correction exponent of each law: 1 for the α-ReLU and ReLU laws (corrections ~ log l / l), ½ for
-    the tanh-like ones (corrections ~ l^-1/2).
+    the tanh-like ones (corrections ~ l^-1/2).  Case ``rho34-e``: the α = 3/4 correlation rate,
+    :math:`|e^l - e^*|` from :math:`|e^0 - e^*| = 10^{-8}(1 - e^*)` (:func:`correlation_approach`,
+    at dps + 10 digits) against :func:`asymptotics`' ``e_exponent``.
 
     >>> rows = exponent_checks(400, dps=15, cases=("rho34",))
     >>> [r[0] for r in rows]
@@ -459,5 +641,12 @@ def exponent_checks(depth: int = 10 ** 6, dps: int = 20, cases=("rho34", "relu",
         D = (s2 - rr * s1) / (1 - rr)
         Dd = mp.mpf(sp.N(asymptotics(erf(), sigma_w=1, variant="reduced")["log_chi_sqrt"], dps + 5))
         rows.append(("erf reduced: log chi ~ D sqrt(l)", Dd, s2, D, agreement_digits(D, Dd), dt))
+        progress and progress(rows[-1])
+    if "rho34-e" in cases:
+        phi = rho_alpha(sp.Rational(3, 4))
+        t = time.time()
+        ls, d, _, _ = correlation_approach(phi, depth, dps=dps + 10, record=rec)
+        dt = time.time() - t
+        row("alpha=3/4: abs(e^l - e*) ~ l^k", -sp.N(asymptotics(phi)["e_exponent"], dps + 5), ls, d, 1, dt)
         progress and progress(rows[-1])
     return rows

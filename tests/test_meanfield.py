@@ -16,14 +16,15 @@ import pytest
 import sympy as sp
 from mpmath import mp
 
-from symbolic_mf.activations import erf, identity, leaky_relu, relu, rho_alpha, signed_power, tanh
+from symbolic_mf.activations import cos, erf, gelu, identity, leaky_relu, relu, rho_alpha, signed_power, softplus, tanh
 from symbolic_mf.cli import main
 from symbolic_mf.errors import DomainError
-from symbolic_mf.meanfield import (Moments, approach_power_law, c_star, chi1, correlation_map, critical_expansion,
+from symbolic_mf.meanfield import (MEHLER_MAX_TERMS, Moments, _trapezoid, _trapezoid2, approach_power_law, c_star, chi1, correlation_map, critical_expansion,
                                    critical_line_closed_form, critical_sigma_w, erf_critical_line, erf_kernel,
                                    fixed_point, iterate_correlation, length_map, length_map_slope, q_star)
 from symbolic_mf.quadrature import gaussian_expectation_1d
-from symbolic_mf.residual import asymptotics, fit_exponent, iterate, local_slopes, optimal_scaling
+from symbolic_mf.residual import (asymptotics, correlation_approach, correlation_fixed_point, exponent_checks, fit_exponent,
+                                  iterate, local_slopes, optimal_scaling, pre_asymptotic_slopes)
 from symbolic_mf.simulation import compare_feedforward, compare_residual, numpy_activation
 
 
@@ -84,6 +85,84 @@ def test_chaotic_phase_c_star_is_a_fixed_point_and_chi_c_below_one():
         num = quad_moment(lambda x: mp.erf(x) * mp.erf(k * x / mp.sqrt(q)), q)
         assert close(Moments(erf(), 20).kernel(q, c), num, 18)
 
+
+
+# -- moments: engine closed forms and the Mehler series ------------------------------------
+
+
+def test_erf_moments_come_from_the_fourier_engine_and_match_the_typed_arcsine_formula():
+    m = Moments(erf(), 30)
+    assert m.route == "Fourier closed form (engine)"
+    with mp.workdps(40):
+        for q, c in ((mp.mpf("0.3"), mp.mpf("-0.7")), (mp.mpf(2), mp.mpf("0.99")), (mp.mpf(5), mp.mpf(1))):
+            # the typed (textbook, Williams 1997) arcsine kernel is only a reference here
+            assert close(m.kernel(q, c), 2 / mp.pi * mp.asin(2 * q * c / (1 + 2 * q)), 28)
+            assert close(m.dkernel(q, c), 4 / (mp.pi * mp.sqrt((1 + 2 * q) ** 2 - 4 * q * q * c * c)), 28)
+            assert close(m.second(q), 2 / mp.pi * mp.asin(2 * q / (1 + 2 * q)), 28)
+            assert close(m.dsecond(q), 4 / (mp.pi * mp.sqrt(1 + 4 * q)), 28)
+            assert close(m.slope(q), 4 / (mp.pi * (1 + 2 * q) * mp.sqrt(1 + 4 * q)), 28)
+            # wrong variants: correlation instead of covariance inside asin, a missing factor 2
+            assert not close(m.kernel(q, c), 2 / mp.pi * mp.asin(2 * c / (1 + 2 * q)), 3)
+            assert not close(m.dsecond(q), 2 / (mp.pi * mp.sqrt(1 + 4 * q)), 3)
+
+
+@pytest.mark.parametrize("phi", [gelu(), cos()])
+def test_engine_moments_against_independent_quadrature(phi):
+    m = Moments(phi, 20)
+    assert m.route == "Fourier closed form (engine)"
+    f = sp.lambdify(sp.Symbol("x", real=True), phi.expr, "mpmath")
+    df = sp.lambdify(sp.Symbol("x", real=True), sp.diff(phi.expr, sp.Symbol("x", real=True)), "mpmath")
+    q, c = mp.mpf("1.7"), mp.mpf("0.4")
+    with mp.workdps(30):
+        assert close(m.second(q), quad_moment(lambda t: f(t) ** 2, q), 18)
+        assert close(m.mean(q), quad_moment(f, q), 18)
+        assert close(m.dsecond(q), quad_moment(lambda t: df(t) ** 2, q), 18)
+        s, r = mp.sqrt(q), mp.sqrt(1 - c * c)   # 2-D trapezoidal rule, independent of the closed form
+        assert close(m.kernel(q, c), _trapezoid2(lambda a, b: f(s * a) * f(s * (c * a + r * b)), 16), 15)
+        assert close(m.dkernel(q, c), _trapezoid2(lambda a, b: df(s * a) * df(s * (c * a + r * b)), 16), 15)
+
+
+@pytest.mark.parametrize("phi", [tanh(), softplus()])
+def test_mehler_kernel_matches_the_2d_rule_and_is_certified(phi):
+    m = Moments(phi, 20)
+    assert m.route.startswith("trapezoidal rule + Mehler series")
+    q = mp.mpf("0.9")
+    f = sp.lambdify(sp.Symbol("x", real=True), phi.expr, "mpmath")
+    df = sp.lambdify(sp.Symbol("x", real=True), sp.diff(phi.expr, sp.Symbol("x", real=True)), "mpmath")
+    with mp.workdps(30):
+        for c in (mp.mpf("0.6"), mp.mpf("-0.3")):
+            s, r = mp.sqrt(q), mp.sqrt(1 - c * c)
+            with mp.workdps(30):
+                ref = _trapezoid2(lambda a, b: f(s * a) * f(s * (c * a + r * b)), 20)
+                dref = _trapezoid2(lambda a, b: df(s * a) * df(s * (c * a + r * b)), 20)
+            assert close(m.kernel(q, c), ref, 19) and close(m.dkernel(q, c), dref, 19)
+        assert len(m._series[+q][0]) - 1 <= MEHLER_MAX_TERMS
+        # the derivative series is E[phi' phi'] (Price: 1/q sum k a_k^2 rho^(k-1)), not the bare rho-derivative
+        assert not close(m.dkernel(q, c) * q, dref, 3)
+        # |c| -> 1 hands over to the 1-D moments continuously
+        assert close(m.kernel(q, mp.mpf("0.999")), m.second(q), 2) and close(m.kernel(q, 1), m.second(q), 19)
+
+
+def test_tanh_chaotic_fixed_point_against_the_2d_rule():
+    """tanh, sigma_w = 1.5, sigma_b = 0.3 (chaotic): c* from the Mehler series at 20 digits (~5 s).
+
+    Reference: the 25-digit values of the previous version, which took every kernel value from the 2-D
+    trapezoidal rule (fixed_point at dps 25, agreeing with dps 35 on 25 digits; 64 s).
+    """
+    fp = fixed_point(tanh(), "1.5", "0.3", dps=20, check=False)
+    assert fp.chi1 > 1 and fp.c_star < 1 and fp.route.startswith("trapezoidal rule + Mehler")
+    assert close(fp.c_star, "0.7667532972533345780569297", 19)
+    assert close(fp.q_star, "0.9608442797404365072447348", 19)
+    assert close(fp.chi_c, "0.9510295575916688100319881", 19)
+    with mp.workdps(30):
+        assert close(correlation_map(tanh(), fp.c_star, "1.5", "0.3", q=fp.q_star, dps=20), fp.c_star, 18)
+
+
+@pytest.mark.slow
+def test_tanh_chaotic_fixed_point_to_25_digits():
+    fp = fixed_point(tanh(), "1.5", "0.3", dps=30)   # and again at 40 (~25 s)
+    assert fp.digits >= 28 and close(fp.c_star, "0.7667532972533345780569297", 24)
+    assert close(fp.c_star, "0.76675329725333457805692975146", 29)
 
 def test_chi1_is_slope_of_correlation_map_at_one():
     # finite difference of the map (closed-form kernel) against sigma_w^2 E[phi'^2]
@@ -252,6 +331,93 @@ def test_residual_exponents_from_short_iterations():
     r = iterate(erf(), 10000, sigma_w=1, e0=0.5, variant="reduced", dps=15, record=rec)
     assert abs(fit_exponent(r.layers, r.e, correction=0.5) + (1 - 2 / mp.pi)) < 0.01
 
+
+
+# -- the alpha = 3/4 correlation rate ---------------------------------------------------
+
+
+def test_correlation_fixed_point_is_a_root_and_attracting():
+    phi = rho_alpha(sp.Rational(3, 4))
+    es, t = correlation_fixed_point(phi, 30, 3)
+    m = Moments(phi, 30)
+    # independent: the moment provider's kernel (engine closed form at q = 1) re-evaluated at e*
+    with mp.workdps(40):
+        assert close(m.kernel(1, es) / m.second(1), es, 25)
+        assert close(t[0], es, 25) and 0 < t[1] < 1           # attracting: J'(e*) < 1
+        assert close(m.dkernel(1, es) / m.second(1), t[1], 25)  # Price: J' = E[phi' phi']/K(1)
+    assert 0.004 < 1 - es < 0.005
+    d = asymptotics(phi)
+    assert d["e_rate_coefficient"] == 4                      # = p_exponent = 1/(1 - alpha)
+    with mp.workdps(40):
+        assert close(d["e_exponent"], 4 * (1 - t[1]), 25)
+    # a wrong variant (the feed-forward-like rate 1 - J'(e*) without the 1/(1-alpha)) is far off
+    assert abs(d["e_exponent"] - (1 - t[1])) > 0.09
+    with pytest.raises(DomainError):
+        correlation_fixed_point(relu())
+    with pytest.raises(DomainError):
+        correlation_approach(phi, 10, delta0_rel=0.01)
+
+
+def test_correlation_fast_path_matches_the_direct_recursion():
+    phi = rho_alpha(sp.Rational(3, 4))
+    es, _ = correlation_fixed_point(phi, 50, 1)
+    ls, d, p, n = correlation_approach(phi, 30, delta0_rel="1e-7", dps=30, record=[10, 30])
+    with mp.workdps(50):
+        e0 = es + mp.mpf("1e-7") * (1 - es)
+    r = iterate(phi, 30, e0=e0, dps=45, record=[10, 30])   # one 2F1 per layer, e as the variable
+    with mp.workdps(50):
+        for a, b in zip(d, r.e):
+            assert close(a / (b - es), 1, 20)                # delta agrees to 20 digits (e - e* loses ~10 of 45)
+            assert not close(a / (e0 - es), 1, 2)            # delta has moved: the comparison is not trivial
+        assert all(close(a, b, 28) for a, b in zip(p, r.p))
+
+
+def test_correlation_rate_from_near_fixed_point_three_digits():
+    """10^5 layers from |e0 - e*| = 1e-8 (1 - e*): the linear regime from the start (~3 s)."""
+    rows = exponent_checks(10 ** 5, dps=20, cases=("rho34-e",))
+    name, derived, slope, ex, digits, _ = rows[0]
+    assert name.startswith("alpha=3/4: abs(e^l - e*)") and close(derived, -0.12481786685553, 12)
+    assert digits >= 3.5 and abs(slope - derived) < 1e-4
+    # from below (e0 < e*) the same rate
+    ls, d, _, _ = correlation_approach(rho_alpha(sp.Rational(3, 4)), 20000, delta0_rel="-1e-8", dps=30,
+                                       record=[5000, 10000, 20000])
+    assert all(v < 0 for v in d) and abs(fit_exponent(ls, d, correction=1) - derived) < 2e-4
+    # another alpha: 2/3 (r = 1/(1 - alpha) = 3, k = 3 (1 - J'(e*)) = 0.16615...)
+    phi = rho_alpha(sp.Rational(2, 3))
+    a = asymptotics(phi)
+    assert a["e_rate_coefficient"] == 3
+    ls, d, _, _ = correlation_approach(phi, 20000, dps=25, record=[5000, 10000, 20000])
+    assert abs(fit_exponent(ls, d, correction=1) + a["e_exponent"]) < 5e-5
+    assert abs(fit_exponent(ls, d, correction=1) + sp.Float(derived)) > 0.01   # not the alpha = 3/4 rate
+
+
+def test_pre_asymptotic_slope_is_the_continuum_law_at_the_current_e():
+    """The far start (e0 = 0.5) measures a steeper slope, predicted by (J(e) - e)/((1 - alpha)(e - e*))."""
+    rows = pre_asymptotic_slopes(rho_alpha(sp.Rational(3, 4)), 1500, points=3)
+    for l, de, meas, pred in rows:
+        assert de < 0 and abs(meas / pred - 1) < 0.02
+        assert meas < -0.3                                   # far from the asymptotic -0.1248
+    assert rows[-1][2] > rows[0][2]                          # relaxing towards it as e -> e*
+
+
+
+def test_depth_scaled_initialisation_keeps_the_gradient_bounded():
+    """optimal_scaling's laws, iterated: sigma_w ~ L^-1/2 (erf, reduced) and sigma_v^2 sigma_w^2 ~ 1/L (ReLU)."""
+    assert optimal_scaling(erf(), variant="reduced")["combination"] == sp.Symbol("sigma_w", positive=True)
+    scaled, fixed = [], []
+    for L in (50, 200, 800):
+        scaled.append(iterate(erf(), L, sigma_w=1 / mp.sqrt(L), variant="reduced", dps=15, record=[L]).log_chi[-1])
+        fixed.append(iterate(erf(), L, sigma_w=1, variant="reduced", dps=15, record=[L]).log_chi[-1])
+    # scaled: converges (to L sigma_w^2 erf'(0)^2 = 4/pi, the lengths staying O(1)); fixed: grows like sqrt(L)
+    assert abs(scaled[2] - scaled[1]) < abs(scaled[1] - scaled[0]) / 3 and abs(scaled[2] - 4 / mp.pi) < 0.01
+    assert 1.9 < fixed[2] / fixed[1] < 2.1 and 1.9 < fixed[1] / fixed[0] < 2.2
+    relu_scaled = [iterate(relu(), L, sigma_w=mp.sqrt(mp.mpf(2) / L), dps=15, record=[L]).log_chi[-1] for L in (100, 800)]
+    assert all(abs(v - 1) < 0.01 for v in relu_scaled)   # (1 + 1/L)^L -> e: log chi -> 1
+
+@pytest.mark.slow
+def test_correlation_rate_at_a_million_layers():
+    rows = exponent_checks(10 ** 6, dps=20, cases=("rho34-e",))
+    assert rows[0][4] >= 4.5
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", ["rho34-p", "rho34-chi", "relu-e", "erf-e", "erf-chi"])

@@ -25,6 +25,7 @@ __all__ = ["catalogue", "get_identity", "identities", "MODULES"]
 
 #: topic modules, in the order their identities are listed
 MODULES = ("gaussian", "kernels", "batchnorm", "meanfield", "bnlayer", "orthogonal", "oddpoint", "fourier")
+MODULES = MODULES + ("orthant",)  # ELU kernels by the orthant engine (issue 8)
 
 
 @functools.lru_cache(maxsize=1)

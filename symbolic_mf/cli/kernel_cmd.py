@@ -23,6 +23,7 @@ METHOD_TEXT = {
     "polar": "Cho & Saul polar route: radial Gamma integral x angular integral",
     "bessel": "Yang & Schoenholz K_0 integral representation of the product density",
     "stable": "Hermite form for c >= 0, Bessel-Laplace 2F1((1+c)/2) form for c < 0",
+    "orthant": "tilted orthant probabilities e^{Q/2} Phi_2 differentiated (kink at 0, pieces x^i e^{lambda x}: ELU)",
 }
 
 def parse_spec(spec: str):
@@ -60,6 +61,8 @@ def cmd_kernel(args):
     from .. import kernels
 
     phi = parse_spec(args.spec)
+    if args.method == "orthant":
+        return _orthant_kernel(phi, args)
     if not isinstance(phi, HomogeneousActivation):
         return _numeric_kernel(phi, args)
     c = kernels.c
@@ -91,6 +94,42 @@ def cmd_kernel(args):
     print(f"method: {args.method} ({METHOD_TEXT[args.method]})")
     if args.steps and steps is not None:
         print(str(steps))
+    for v in values:
+        print(f"{label}({v['c']}) = {v['value']}")
+    return 0
+
+
+def _orthant_kernel(phi, args):
+    """``--method orthant``: any activation the orthant engine takes (ELU, ReLU, ...), unit variances.
+
+    >>> main_ = __import__("symbolic_mf.cli", fromlist=["main"]).main
+    >>> main_(["kernel", "elu", "--method", "orthant", "--derivative", "--at", "0", "--dps", "15"])  # (1/2 + e^(1/2) Phi(-1))^2
+    Kdot(c) = E*exp(c)*BivariateNormalCDF(-c - 1, -c - 1, c) + 2*exp(1/2)*BivariateNormalCDF(-1, c, -c) + asin(c)/(2*pi) + 1/4
+    method: orthant (tilted orthant probabilities e^{Q/2} Phi_2 differentiated (kink at 0, pieces x^i e^{lambda x}: ELU))
+    Kdot(0) = 0.580001494640199
+    0
+    """
+    from .. import kernels
+    from ..engines import orthant
+
+    c = kernels.c
+    d = orthant.derive_kernel(phi, c, derivative=args.derivative)
+    values = []
+    for text in args.at:
+        cv = sp.Rational(text)
+        values.append({"c": text, "value": mp.nstr(orthant.kernel_value(phi, cv, dps=args.dps,
+                                                                         derivative=args.derivative), args.dps)})
+    label = "Kdot" if args.derivative else "K"
+    if args.json:
+        print(json.dumps({"activation": args.spec, "closed_form": sp.sstr(d.result), "latex": sp.latex(d.result),
+                          "method": "orthant", "derivative": bool(args.derivative), "values": values}, indent=1))
+        return 0
+    print(f"{label}(c) = {sp.sstr(d.result)}")
+    if args.latex:
+        print(f"latex: {sp.latex(d.result)}")
+    print(f"method: orthant ({METHOD_TEXT['orthant']})")
+    if args.steps:
+        print(str(d))
     for v in values:
         print(f"{label}({v['c']}) = {v['value']}")
     return 0
