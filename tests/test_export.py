@@ -222,17 +222,27 @@ def test_c_printer_ships_its_2f1(tmp_path):
         assert abs(printers.numpy_function(expr, [C])(c) - ref) <= 1e-14 * abs(ref)
 
 
+def _x64(jax):
+    """float64 for the block only (the caller's global jax_enable_x64 is left as it was)."""
+    if hasattr(jax, "enable_x64"):
+        return jax.enable_x64(True)
+    from jax.experimental import enable_x64  # jax < 0.5
+
+    return enable_x64()
+
+
 def test_jax_export_matches_numpy_under_jit():
     jax = pytest.importorskip("jax")
-    jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
 
-    try:
+    before = bool(jax.config.jax_enable_x64)
+    with _x64(jax):
         cs = grid()
         for alpha, a, b in [(1, 1, 0), (sp.Rational(27, 10), 1, -1)]:
             fn, nngp, dnngp = codegen.stax_triple(alpha, a, b)
             mod = codegen.load_module(codegen.numpy_module_source(alpha, a, b))
             got = np.asarray(jax.jit(nngp)(jnp.asarray(cs), 1.0, 1.0))
+            assert got.dtype == np.float64
             assert np.all(np.abs(got - mod.nngp_fn(cs, 1.0, 1.0)) <= 2 * np.spacing(np.abs(got)))
             got = np.asarray(jax.jit(dnngp)(jnp.asarray(cs), 2.0, 0.5))
             assert np.all(np.abs(got - mod.d_nngp_fn(cs, 2.0, 0.5)) <= 2 * np.spacing(np.abs(got)))
@@ -240,8 +250,28 @@ def test_jax_export_matches_numpy_under_jit():
         # the generic JAX printer: Gamma under jit (SymPy's stock printer emits math.gamma)
         f = printers.jax_function(sp.gamma(C + 1) * sp.sqrt(1 - C ** 2), [C])
         assert abs(float(jax.jit(f)(0.5)) - float(mpmath.gamma(1.5) * mpmath.sqrt(0.75))) < 1e-14
-    finally:
-        jax.config.update("jax_enable_x64", False)
+    assert bool(jax.config.jax_enable_x64) == before
+
+
+def test_cli_export_jax_module_under_jit(tmp_path):
+    """``symbolic-mf export SPEC --to jax``: the module imports only jax and equals the NumPy module."""
+    jax = pytest.importorskip("jax")
+    import jax.numpy as jnp
+
+    from symbolic_mf.cli import main
+
+    out = tmp_path / "leaky_jax.py"
+    assert main(["export", "leaky_relu", "--to", "jax", "-o", str(out)]) == 0
+    text = out.read_text()
+    assert "import symbolic_mf" not in text and "from symbolic_mf" not in text and "import numpy" not in text
+    mod = codegen.load_module(text)
+    ref = codegen.load_module(codegen.numpy_module_source(1, 1, sp.Rational(1, 100)))
+    cs = grid()
+    with _x64(jax):
+        for name in ("nngp_fn", "d_nngp_fn"):
+            got = np.asarray(jax.jit(getattr(mod, name))(jnp.asarray(cs), 1.5, 0.5))
+            want = getattr(ref, name)(cs, 1.5, 0.5)
+            assert got.dtype == np.float64 and np.all(np.abs(got - want) <= 2 * np.spacing(np.abs(want)))
 
 
 # ------------------------------------------------------------------ LaTeX --

@@ -46,10 +46,11 @@ def parse_family_spec(spec):
 def add_parser(sub):
     p = sub.add_parser("export", help="export a kernel to NumPy, JAX, C or LaTeX",
                        description="Write nngp_fn(cov12, var1, var2) and d_nngp_fn(cov12, var1, var2) "
-                                   "(E[phi(u)phi(v)] and E[phi'(u)phi'(v)]) for an alpha-homogeneous activation. "
+                                   "(E[phi(u)phi(v)] and E[phi'(u)phi'(v)]) for an alpha-homogeneous activation "
+                                   "or one with a Fourier-engine closed form (erf, gelu, sin, cos, exp). "
                                    "Example: symbolic-mf export leaky_relu --to numpy -o leaky.py")
     p.add_argument("spec", help="relu, leaky_relu, step, identity, rho_<alpha>, abs_<alpha>, signed_<alpha>, "
-                                "homogeneous:ALPHA,A,B")
+                                "homogeneous:ALPHA,A,B; erf, gelu, sin, cos, exp")
     p.add_argument("--to", choices=["numpy", "jax", "c", "latex"], default="numpy")
     p.add_argument("-o", "--output", help="file (numpy/jax/latex) or path stem for STEM_kernel.c/.h (c); "
                                           "default: standard output")
@@ -86,9 +87,51 @@ def cmd_latex(args):
     return 0
 
 
+def _fourier_activation(spec, family_error):
+    """The activation, if the Fourier engine derives its kernels in closed form (erf, gelu, sin, cos, exp);
+    else ``family_error`` with the alternatives named."""
+    from ..activations import get_activation
+    from ..export.fourier import kernel_expressions
+
+    try:
+        phi = get_activation(spec)
+        kernel_expressions(phi)
+        return phi
+    except DomainError:
+        raise DomainError("activation", spec, family_error.valid + "; or an activation whose kernels the Fourier "
+                          "engine derives in closed form (erf, gelu, sin, cos, exp); tanh, swish, softplus: "
+                          "symbolic_mf.export.series.series_stax_functions (Python API)") from None
+
+
+def _cmd_export_fourier(args, phi):
+    from ..export import fourier
+    from ..export.latex import to_latex
+
+    if args.to == "latex":
+        K, _ = fourier.kernel_expressions(phi)
+        out = r"K = %s" % to_latex(K) + "\n"
+    elif args.to in ("numpy", "jax"):
+        out = fourier.module_source(phi, args.to)
+    else:
+        out = fourier.c_kernel_source(phi, prefix=args.prefix)
+        if args.output:
+            args.output = f"{args.output}_kernel.c"
+    if args.output:
+        with open(args.output, "w") as fh:
+            fh.write(out)
+        print(f"wrote {args.output}")
+    else:
+        print(out, end="")
+    return 0
+
+
 def cmd_export(args):
     from ..export import codegen
 
+    try:
+        parse_family_spec(args.spec)
+    except DomainError as e:
+        return _cmd_export_fourier(args, _fourier_activation(args.spec, e))
     if args.to == "latex":
         out = _kernel_latex(args.spec) + "\n"
     elif args.to in ("numpy", "jax"):

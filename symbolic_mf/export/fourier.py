@@ -3,15 +3,22 @@ r"""Export of the Fourier-engine kernels: the neural-tangents triple, NumPy and 
 For an activation the Fourier engine handles (sin, cos, exp, erf, GELU,
 Gaussian bumps) the derived kernels are closed forms in the variances
 ``var1``, ``var2`` and the covariance ``cov12``; they are printed as they
-are (:mod:`symbolic_mf.export.printers`).  They are finite and free of
-cancellation on the whole closed domain: the arcsine arguments
-:math:`2c/\sqrt{(1+2q_1)(1+2q_2)}` (erf) and :math:`c/\sqrt{(1+q_1)(1+q_2)}`
-(GELU) stay inside :math:`(-1, 1)` even at :math:`c = \pm\sqrt{q_1q_2}`, and
-the square roots are of :math:`(1+q_1)(1+q_2) - c^2 > 0`; zero variance is
-an ordinary point.
+are derived, then rewritten for float64 by :func:`symbolic_mf.export.stable.stable_kernel`
+(exponentials split, :math:`\Delta = q_1q_2 - c^2` evaluated from exact
+products, arcsines as ``atan2``, GELU's small-angle form for :math:`c < 0`),
+and printed (:mod:`symbolic_mf.export.printers`).  They are finite on the
+whole closed domain :math:`|c| \le \sqrt{q_1q_2}`; zero variance is an ordinary
+point.  ``bench/fourier_export_accuracy.py`` measures them against the derived
+forms at 40 digits.
+
+``stax_functions(phi, backend="jax")`` prints the same forms for ``jax.numpy``
+(jit-safe; float64 when the caller enables ``jax_enable_x64``, nothing global is
+changed here); :func:`c_kernel_source` prints C99 (``fma`` for the exact products).
 
 For tanh, SiLU and softplus (no closed form) :func:`series_nngp_fn` exports
-the certified Mehler polynomial in the correlation for unit variances.
+the certified Mehler polynomial in the correlation for unit variances;
+:func:`symbolic_mf.export.series.series_stax_functions` handles any variances
+(coefficients computed at call time, per-entry error bound).
 
 >>> from symbolic_mf.activations import erf
 >>> fn, nngp_fn, d_nngp_fn = stax_functions(erf())
@@ -23,12 +30,16 @@ the certified Mehler polynomial in the correlation for unit variances.
 
 from __future__ import annotations
 
+import functools
+
 import sympy as sp
 
 from ..engines import fourier as F
-from .printers import c_function_source, numpy_function
+from .printers import CKernelPrinter, JaxKernelPrinter, NumPyKernelPrinter, numpy_namespace
+from .stable import C_DET, DET, det_jax, det_numpy, stable_kernel
 
-__all__ = ["kernel_expressions", "stax_functions", "c_kernel_source", "series_nngp_fn"]
+__all__ = ["kernel_expressions", "stable_expressions", "stax_functions", "module_source", "c_kernel_source",
+           "series_nngp_fn"]
 
 _c12, _v1, _v2 = sp.symbols("cov12 var1 var2", real=True)
 
@@ -41,28 +52,121 @@ def kernel_expressions(phi):
     return K, Kd
 
 
-def stax_functions(phi):
-    """``(fn, nngp_fn, d_nngp_fn)`` as NumPy functions (the ``stax.Elementwise`` signature)."""
+def stable_expressions(phi):
+    """``(K, Kdot)`` of :func:`kernel_expressions` rewritten for float64 (:mod:`~symbolic_mf.export.stable`)."""
+    return tuple(stable_kernel(k, _c12, _v1, _v2) for k in kernel_expressions(phi))
+
+
+_SETTINGS = {"allow_unknown_functions": True, "user_functions": {"smf_det": "smf_det"}}
+
+
+def _lambdify(expr, backend):
+    if backend == "jax":
+        import jax  # noqa: F401  (optional extra)
+
+        return sp.lambdify([_c12, _v1, _v2], expr, modules=[{"smf_det": det_jax, "functools": functools}, "jax"],
+                           printer=JaxKernelPrinter(_SETTINGS), cse=True)
+    ns = {"smf_det": det_numpy, "functools": functools}
+    return sp.lambdify([_c12, _v1, _v2], expr, modules=[ns, numpy_namespace(), "numpy"],
+                       printer=NumPyKernelPrinter(_SETTINGS), cse=True)
+
+
+def stax_functions(phi, backend="numpy"):
+    """``(fn, nngp_fn, d_nngp_fn)`` (the ``stax.Elementwise`` signature) as NumPy or JAX functions.
+
+    ``backend="jax"``: ``jax.numpy`` code, safe under ``jax.jit``; float64 needs
+    ``jax_enable_x64`` (the caller's choice: nothing global is changed here).
+    """
     import numpy as np
 
-    K, Kd = kernel_expressions(phi)
+    from ..errors import DomainError
+
+    if backend not in ("numpy", "jax"):
+        raise DomainError("backend", backend, "'numpy' or 'jax'")
+    K, Kd = stable_expressions(phi)
     x = sp.Symbol("x", real=True)
-    try:
-        fn = sp.lambdify(x, phi.expr.subs(sp.Symbol("x", real=True), x), modules=["scipy", "numpy"])
-    except ImportError:  # pragma: no cover - SciPy is optional
-        fn = np.vectorize(sp.lambdify(x, phi.expr, "math"))
-    nngp = numpy_function(K, [_c12, _v1, _v2])
-    dnngp = numpy_function(Kd, [_c12, _v1, _v2])
-    return fn, nngp, dnngp
+    if backend == "jax":
+        fn = sp.lambdify(x, phi.expr, modules="jax", printer=JaxKernelPrinter)
+    else:
+        try:
+            fn = sp.lambdify(x, phi.expr, modules=["scipy", "numpy"])
+        except ImportError:  # pragma: no cover - SciPy is optional
+            fn = np.vectorize(sp.lambdify(x, phi.expr, "math"))
+    return fn, _lambdify(K, backend), _lambdify(Kd, backend)
+
+
+class _ModuleNumPyPrinter(NumPyKernelPrinter):
+    def _print_erf(self, expr):  # NumPy has no erf: the module defines smf_erf (SciPy's, else math.erf)
+        return f"smf_erf({self._print(expr.args[0])})"
+
+
+_NUMPY_ERF = """
+try:
+    from scipy.special import erf as smf_erf
+except ImportError:  # SciPy is optional
+    import math
+    smf_erf = numpy.vectorize(math.erf, otypes=[float])
+"""
+
+
+def _py_function(name, args, expr, printer, doc):
+    reps, (red,) = sp.cse(expr, symbols=sp.numbered_symbols("_t"))
+    body = "".join(f"    {printer.doprint(s_)} = {printer.doprint(v_)}\n" for s_, v_ in reps)
+    return f'\n\ndef {name}({", ".join(args)}):\n    """{doc}"""\n{body}    return {printer.doprint(red)}\n'
+
+
+def module_source(phi, backend="numpy"):
+    """Python source of a self-contained NumPy or JAX module with ``fn``, ``nngp_fn``, ``d_nngp_fn``
+    (the stable forms of :func:`stable_expressions`; imports only numpy / jax, SciPy optional for erf).
+
+    >>> from symbolic_mf.activations import erf
+    >>> from symbolic_mf.export.codegen import load_module
+    >>> mod = load_module(module_source(erf()))
+    >>> round(float(mod.nngp_fn(1.0, 1.0, 1.0)), 14)
+    0.46455905439754
+    """
+    import inspect
+
+    from . import stable
+    from ..errors import DomainError
+
+    if backend not in ("numpy", "jax"):
+        raise DomainError("backend", backend, "'numpy' or 'jax'")
+    K, Kd = stable_expressions(phi)
+    settings = dict(_SETTINGS, fully_qualified_modules=True)
+    if backend == "numpy":
+        pr = _ModuleNumPyPrinter(settings)
+        head = "import functools\n\nimport numpy\n" + (_NUMPY_ERF if phi.expr.has(sp.erf) else "")
+        det = inspect.getsource(stable._two_prod) + "\n\n" + inspect.getsource(stable.det_numpy)
+        det = det.replace("def det_numpy(", "def smf_det(")
+    else:
+        pr = JaxKernelPrinter(settings)
+        head = "import functools\n\nimport jax\nimport jax.lax\nimport jax.numpy\nimport jax.scipy.special\n"
+        det = inspect.getsource(stable._two_prod) + "\n\n" + inspect.getsource(stable.det_jax)
+        det = det.replace("def det_jax(", "def smf_det(")
+    title = f'"""Exported by symbolic_mf: kernels of phi(x) = {phi.expr} ({backend}; stable forms, see ' \
+            f'symbolic_mf.export.stable)."""\n\n'
+    out = title + head + "\n\n" + det
+    out += _py_function("fn", ["x"], phi.expr.subs(sp.Symbol("x", real=True), sp.Symbol("x")), pr, "phi(x).")
+    out += _py_function("nngp_fn", ["cov12", "var1", "var2"], K, pr,
+                        "E[phi(u) phi(v)], (u, v) centred Gaussian, Var u = var1, Var v = var2, Cov = cov12.")
+    out += _py_function("d_nngp_fn", ["cov12", "var1", "var2"], Kd, pr,
+                        "E[phi'(u) phi'(v)] (the NTK derivative kernel), same arguments as nngp_fn.")
+    return out
 
 
 def c_kernel_source(phi, prefix="smf"):
-    """C99 source of ``double <prefix>_nngp(cov12, var1, var2)`` and ``<prefix>_d_nngp``."""
-    K, Kd = kernel_expressions(phi)
-    a = c_function_source(K, [_c12, _v1, _v2], f"{prefix}_nngp")
-    b = c_function_source(Kd, [_c12, _v1, _v2], f"{prefix}_d_nngp").replace("#include <math.h>\n", "")
+    """C99 source of ``double <prefix>_nngp(cov12, var1, var2)`` and ``<prefix>_d_nngp`` (libm only; the
+    names of :mod:`symbolic_mf.export.orthant`'s C export)."""
+    K, Kd = stable_expressions(phi)
+    pr = CKernelPrinter({"allow_unknown_functions": True})
     guard = "#ifndef M_PI\n#define M_PI 3.14159265358979323846264338327950288\n#endif\n"  # not in strict C99
-    return a.replace("#include <math.h>\n", "#include <math.h>\n" + guard, 1) + "\n" + b
+    out = "#include <math.h>\n" + guard + (C_DET if K.has(DET) or Kd.has(DET) else "")
+    for name, e in ((f"{prefix}_nngp", K), (f"{prefix}_d_nngp", Kd)):
+        reps, (red,) = sp.cse(e, symbols=sp.numbered_symbols("t"))
+        body = "".join(f"    const double {pr.doprint(s_)} = {pr.doprint(v_)};\n" for s_, v_ in reps)
+        out += f"\ndouble {name}(double cov12, double var1, double var2)\n{{\n{body}    return {pr.doprint(red)};\n}}\n"
+    return out
 
 
 def series_nngp_fn(phi, tol=1e-15):

@@ -98,6 +98,25 @@ class JaxKernelPrinter(JaxPrinter):
     def _print_loggamma(self, expr):
         return f"{self._module_format('jax.scipy.special.gammaln')}({self._print(expr.args[0])})"
 
+    def _print_erf(self, expr):  # SymPy's JaxPrinter emits math.erf (fails on arrays and under jit)
+        return f"{self._module_format('jax.scipy.special.erf')}({self._print(expr.args[0])})"
+
+    # XLA's sinh/cosh lose up to 17 ulp for |x| ~ 100 (jax 0.10.2, CPU; exp and expm1 are within
+    # 1 ulp): both terms below have one sign, so these forms are accurate to ~2 ulp everywhere
+    def _print_sinh(self, expr):
+        a, em1 = self._print(expr.args[0]), self._module_format('jax.numpy.expm1')
+        return f"(({em1}({a}) - {em1}(-({a})))/2)"
+
+    def _print_cosh(self, expr):
+        a, ex = self._print(expr.args[0]), self._module_format('jax.numpy.exp')
+        return f"(({ex}({a}) + {ex}(-({a})))/2)"
+
+    # XLA's algebraic simplifier rewrites exp(a)*exp(b) as exp(a + b), which rounds the argument
+    # (exp(c) exp(q1/2) exp(q2/2) lost 94 ulp at c = q = 100): an optimization barrier keeps each factor
+    def _print_exp(self, expr):
+        ex, bar = self._module_format('jax.numpy.exp'), self._module_format('jax.lax.optimization_barrier')
+        return f"{bar}({ex}({self._print(expr.args[0])}))"
+
     def _print_hyper(self, expr):
         _check_2f1(expr)
         args = ", ".join(self._print(t) for t in (*expr.ap, *expr.bq, expr.argument))
