@@ -178,19 +178,3 @@ def test_check_bad_input_exits_2_with_a_clear_message(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("symbolic-mf: error:") and message in err
-
-
-def test_verify_workers_not_forked_from_a_threaded_process():
-    # fork() of a process with live threads (JAX/XLA pools) can deadlock the child
-    import threading
-
-    from symbolic_mf.cli import catalogue_cmd
-
-    stop = threading.Event()
-    t = threading.Thread(target=stop.wait, daemon=True)
-    t.start()
-    try:
-        assert catalogue_cmd._start_method() in ("forkserver", "spawn")
-    finally:
-        stop.set()
-        t.join()

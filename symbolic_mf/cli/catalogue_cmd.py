@@ -72,28 +72,13 @@ def _verify_one(job):
     return verify(catalogue()[id_], **opts).to_dict()
 
 
-def _start_method():
-    """``fork`` (cheap: the catalogue is already built) unless the process runs threads.
-
-    Forking a process whose other threads hold locks (JAX/XLA start a thread
-    pool on import) can deadlock the child, so then the workers come from a
-    ``forkserver`` (a clean single-threaded process), or ``spawn`` without one.
-    """
-    import threading
-
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1 and "jax" not in sys.modules:
-        return "fork"
-    return "forkserver" if "forkserver" in methods else "spawn"
-
-
 def _rows(ids, opts, jobs):
     work = [(i, opts) for i in ids]
     if jobs <= 1 or len(work) <= 1:
         for w in work:
             yield _verify_one(w)
         return
-    ctx = multiprocessing.get_context(_start_method())
+    ctx = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
     with ctx.Pool(jobs) as pool:
         yield from pool.imap(_verify_one, work)
 
