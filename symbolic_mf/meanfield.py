@@ -61,6 +61,7 @@ from .errors import DomainError
 __all__ = [
     "Moments",
     "moments",
+    "kernel_route",
     "erf_kernel",
     "erf_critical_line",
     "length_map",
@@ -603,6 +604,52 @@ def _orthant_forms(phi):
                      "K": K, "Kdot": dK, "corr": True}
     _ORTHANT[key] = forms
     return forms
+
+
+#: the short names of the routes of :class:`Moments` (its ``route`` starts with the key)
+ROUTES = {
+    "homogeneous": "homogeneous closed form (hermite, polar, bessel engines)",
+    "orthant": "orthant closed form (Phi_2 engine)",
+    "Fourier": "Fourier closed form (engine)",
+    "trapezoidal": "Mehler series, certified tail (analytic activation)",
+}
+
+
+def kernel_route(phi) -> str:
+    r"""Where :class:`Moments` takes the kernel of ``phi`` from, decided without deriving it (fast).
+
+    The same tests as :class:`Moments`, stopped before the derivation: the
+    α-homogeneous family; a kinked activation the orthant engine splits into
+    pieces :math:`\sum x^ie^{\lambda x}` (continuous at 0); an exponential sum, or
+    an activation one of whose first two derivatives decays with a Gaussian-type
+    Fourier transform (Fourier engine); else the Mehler series.  ``"none"`` for
+    a kinked activation no engine handles.  (A test checks it against
+    ``Moments(phi).route`` for every activation spec.)
+
+    >>> from symbolic_mf.activations import elu, gelu, tanh
+    >>> [kernel_route(p).split()[0] for p in (elu(), gelu(), tanh())]
+    ['orthant', 'Fourier', 'Mehler']
+    """
+    phi = _activation(phi)
+    if isinstance(phi, HomogeneousActivation):
+        return ROUTES["homogeneous"]
+    from .functions import rho
+    e = phi.expr
+    if e.has(rho, sp.Heaviside, sp.Abs, sp.Max, sp.Min, sp.Piecewise):
+        from .engines.orthant import activation_pieces, piece_derivative
+        try:
+            piece_derivative(activation_pieces(e))
+        except DomainError:
+            return "none"
+        return ROUTES["orthant"]
+    from .engines.fourier import _decays, _gaussian_type, exponential_spectrum
+    if exponential_spectrum(e) is not None:
+        return ROUTES["Fourier"]
+    for n in range(3):
+        d = sp.diff(e, x, n)
+        if d != 0 and _gaussian_type(d, x) and _decays(d):
+            return ROUTES["Fourier"]
+    return ROUTES["trapezoidal"]
 
 
 _MOMENTS = {}

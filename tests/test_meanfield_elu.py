@@ -177,3 +177,22 @@ def test_simulation_agrees_with_theory_wide_and_deep():
     r = compare_feedforward(elu(), 1.2, 0.1, width=4000, depth=30, seeds=(0, 1, 2))
     for k in ("q", "c", "chi"):
         assert np.max(np.abs(r["rel_error"][k])) < 0.03, k
+
+
+def test_activations_listing_reports_the_route_moments_takes(capsys):
+    from symbolic_mf.activations import SPECS, parse_activation_spec
+    from symbolic_mf.meanfield import ROUTES, kernel_route
+
+    assert main(["activations", "--json"]) == 0
+    rows = {r["spec"]: r["kernel"] for r in json.loads(capsys.readouterr().out)}
+    assert rows["elu:a=1"] == ROUTES["orthant"]
+    for name in ("gelu", "erf", "sin"):
+        assert rows[name] == ROUTES["Fourier"], name
+    for name in ("tanh", "swish", "softplus"):
+        assert rows[name] == ROUTES["trapezoidal"], name
+    # the fast classification is the route Moments really takes (it derives the kernels)
+    for spec, route in rows.items():
+        m = Moments(parse_activation_spec(spec), 15)
+        key = next(k for k in ROUTES if m.route.startswith(k))
+        assert route == ROUTES[key], spec
+    assert kernel_route("elu:a=2") == ROUTES["orthant"]
