@@ -8,8 +8,10 @@
    log-spaced toward +-1 (to 1e-16) and the ends; variance pairs including 1e-6 and 4.
 3. Throughput of bvn_cdf and of nngp_fn + d_nngp_fn on 10^6 random inputs; the C export
    (gcc -O2, if present): its largest difference from NumPy and its throughput.
+4. The JAX export (if jax is installed; jit, float64 in a scoped x64 block): largest difference of
+   bvn_cdf_jax and the ELU kernels from NumPy (in ulps) on 10^6 random inputs, and throughput.
 
-    PYTHONPATH=$PWD nice python bench/orthant_export_accuracy.py [--quick]
+    PYTHONPATH=$PWD nice python bench/orthant_export_accuracy.py [--quick] [--jax-only]
 """
 
 import sys
@@ -134,13 +136,57 @@ void smf_both(const double *c, long n, double q1, double q2, double *k, double *
         print(f"C export (gcc -O2): max |C - NumPy| NNGP {dk:.1e}, NTK {dkd:.1e}; {n / dt / 1e6:.2f} M pairs/s")
 
 
+def jax_export():
+    try:
+        import jax
+    except ImportError:
+        print("JAX export: jax not installed")
+        return
+    from symbolic_mf.export.orthant import bvn_cdf_jax
+
+    eps = np.finfo(float).eps
+    rng = np.random.default_rng(2)
+    n = 10**6
+    h, k = rng.normal(scale=2, size=n), rng.normal(scale=2, size=n)
+    r = np.concatenate([rng.uniform(-1, 1, n - 4), [-1.0, 1.0, 1 - 1e-15, -1 + 1e-15]])
+    with jax.enable_x64(True):
+        f = jax.jit(bvn_cdf_jax)
+        f(h, k, r).block_until_ready()
+        t = time.perf_counter()
+        got = np.asarray(f(h, k, r).block_until_ready())
+        dt = time.perf_counter() - t
+        ref = bvn_cdf(h, k, r)
+        print(f"JAX bvn_cdf (jit, x64): max |JAX - NumPy| {np.max(np.abs(got - ref)) / eps:.2f} eps; "
+              f"{n / dt / 1e6:.2f} M/s")
+        for a in (1, 2):
+            fj = stax_functions(A.elu(a), backend="jax")
+            fn = stax_functions(A.elu(a))
+            for q1, q2 in ((1.0, 1.0), (0.5, 3.0)):
+                s_ = np.sqrt(q1 * q2)
+                c = s_ * r
+                jn, jd = jax.jit(fj[1]), jax.jit(fj[2])
+                jn(c, q1, q2).block_until_ready(), jd(c, q1, q2).block_until_ready()
+                t = time.perf_counter()
+                kn, kd = np.asarray(jn(c, q1, q2).block_until_ready()), np.asarray(jd(c, q1, q2).block_until_ready())
+                dt = time.perf_counter() - t
+                rn, rd = fn[1](c, q1, q2), fn[2](c, q1, q2)
+                print(f"  ELU a={a} (q1, q2) = ({q1:g}, {q2:g}): NNGP max |JAX - NumPy| "
+                      f"{np.max(np.abs(kn - rn)) / eps / (1 + s_):.2f} eps (1 + sqrt(q1 q2)), NTK max rel "
+                      f"{np.max(np.abs(kd - rd) / np.abs(rd)) / eps:.2f} ulp; {n / dt / 1e6:.2f} M pairs/s")
+
+
 def main():
     quick = "--quick" in sys.argv
     t0 = time.perf_counter()
+    if "--jax-only" in sys.argv:
+        jax_export()
+        print(f"total {time.perf_counter() - t0:.1f} s")
+        return
     bvn_accuracy(quick)
     kernel_accuracy(quick)
     throughput()
     c_export()
+    jax_export()
     print(f"total {time.perf_counter() - t0:.1f} s")
 
 

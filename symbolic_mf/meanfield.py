@@ -61,6 +61,7 @@ from .errors import DomainError
 __all__ = [
     "Moments",
     "moments",
+    "kernel_route",
     "erf_kernel",
     "erf_critical_line",
     "length_map",
@@ -275,7 +276,8 @@ class Moments:
         _check_dps(dps)
         self.phi = _activation(phi)
         self.dps = dps
-        self._fourier = None
+        self._fourier = None   # closed-form moments of an engine (Fourier or orthant), see _fourier_forms
+        self.route = ""
         if isinstance(self.phi, HomogeneousActivation):
             self.route = "homogeneous closed form"
             from .kernels import family
@@ -288,10 +290,18 @@ class Moments:
             from .functions import rho
             if any(isinstance(f, (rho, sp.Heaviside, sp.Abs, sp.Max, sp.Min, sp.Piecewise)) for f in bad) or \
                     self.phi.expr.has(sp.Abs, sp.Heaviside, sp.Piecewise):
-                raise DomainError("phi", self.phi.name, "the alpha-homogeneous family, erf, or an analytic activation "
-                                  "(tanh, gelu, swish, sin, ...): kinked non-homogeneous activations are not supported")
-            self._fourier = _fourier_forms(self.phi)
-            if self._fourier is not None:
+                # kinked: the orthant engine's closed forms (ELU, SELU, ...) or nothing
+                self._fourier = _orthant_forms(self.phi)
+                if self._fourier is None:
+                    raise DomainError("phi", self.phi.name, "the alpha-homogeneous family, an activation with one kink "
+                                      "at 0 and pieces x^i exp(lambda x) (elu, selu: orthant engine), erf, or an "
+                                      "analytic activation (tanh, gelu, swish, sin, ...)")
+                self.route = "orthant closed form (engine)"
+            else:
+                self._fourier = _fourier_forms(self.phi)
+            if self.route == "orthant closed form (engine)":
+                pass
+            elif self._fourier is not None:
                 self.route = "Fourier closed form (engine)"
             else:
                 self.route = "trapezoidal rule + Mehler series (analytic activation)"
@@ -387,7 +397,8 @@ class Moments:
                 a = self._hom[0]
                 return q ** a * kernel_value(self.phi, c, self.dps + GUARD)
             if self._fourier is not None:
-                return _real(self._fourier["kernel"](q, q * c))
+                # the orthant forms take the correlation (exact at c = +-1), the Fourier ones the covariance
+                return _real(self._fourier["kernel"](q, c if self._fourier.get("corr") else q * c))
             val = self._mehler(q, c, 0)
             if val is not None:
                 return val
@@ -407,7 +418,8 @@ class Moments:
                     return mp.inf
                 return q ** (a - 1) * derivative_kernel_value(self.phi, c, self.dps + GUARD)
             if self._fourier is not None:
-                return _real(self._fourier["dkernel"](q, q * c))
+                # the orthant forms take the correlation (exact at c = +-1), the Fourier ones the covariance
+                return _real(self._fourier["dkernel"](q, c if self._fourier.get("corr") else q * c))
             val = self._mehler(q, c, 1)
             if val is not None:
                 return val
@@ -547,6 +559,97 @@ def _fourier_forms(phi):
                  "mean": None if mean is None else lam(mean), "K": K}
     _FOURIER[key] = forms
     return forms
+
+
+_ORTHANT = {}
+
+
+def _orthant_forms(phi):
+    r"""mpmath callables for the moments from the orthant engine's closed forms, or None.
+
+    The engine (:func:`symbolic_mf.engines.orthant.derive_kernel`, via the
+    bivariate normal CDF :math:`\Phi_2`) derives :math:`K(q, \rho) = \mathbb
+    E[\phi(u)\phi(v)]` and, separately from the pieces of :math:`\phi'`,
+    :math:`\dot K(q, \rho) = \mathbb E[\phi'(u)\phi'(v)]` for an activation with
+    one kink at 0 and pieces :math:`\sum x^ie^{\lambda x}` (ELU, SELU, ...), both
+    variances q and correlation ρ.  The closed forms are finite at
+    :math:`\rho = \pm1`, so the length moments are the same forms at ρ = 1:
+    :math:`\mathbb E\phi^2 = K(q, 1)`, :math:`\mathbb E\phi'^2 = \dot K(q, 1)`,
+    ``slope`` is :math:`\frac{d}{dq}K(q, 1)` (SymPy) and the mean is the engine's
+    cross kernel :math:`\mathbb E[\phi(u)\cdot 1]`.  None if the engine refuses
+    ``phi`` (or its derivative has a Dirac mass).
+    """
+    key = sp.srepr(phi.expr)
+    if key in _ORTHANT:
+        return _ORTHANT[key]
+    from .engines.orthant import activation_pieces, derive_correlation_kernel, derive_kernel, rho as R
+    Q = sp.Symbol("q", positive=True)
+    try:
+        pieces = activation_pieces(phi.expr)
+        K = derive_kernel(phi, c=R * Q, var1=Q, var2=Q).result
+        dK = derive_kernel(phi, c=R * Q, var1=Q, var2=Q, derivative=True).result
+        one = {1: {(0, 0): sp.S.One}, -1: {(0, 0): sp.S.One}}
+        # E[phi(u) 1] does not depend on the correlation: evaluate the cross kernel at rho = 0
+        mean = derive_correlation_kernel(pieces, one, var1=Q, var2=Q).result.subs(R, 0)
+    except DomainError:
+        forms = None
+    else:
+        if (K.free_symbols | dK.free_symbols | mean.free_symbols) - {Q, R}:
+            forms = None   # symbolic parameters: no numbers
+        else:
+            second = K.subs(R, 1)
+            lam = lambda e, args=(Q,): sp.lambdify(args, e, "mpmath")
+            forms = {"kernel": lam(K, (Q, R)), "dkernel": lam(dK, (Q, R)), "second": lam(second),
+                     "dsecond": lam(dK.subs(R, 1)), "slope": lam(sp.diff(second, Q)), "mean": lam(mean),
+                     "K": K, "Kdot": dK, "corr": True}
+    _ORTHANT[key] = forms
+    return forms
+
+
+#: the short names of the routes of :class:`Moments` (its ``route`` starts with the key)
+ROUTES = {
+    "homogeneous": "homogeneous closed form (hermite, polar, bessel engines)",
+    "orthant": "orthant closed form (Phi_2 engine)",
+    "Fourier": "Fourier closed form (engine)",
+    "trapezoidal": "Mehler series, certified tail (analytic activation)",
+}
+
+
+def kernel_route(phi) -> str:
+    r"""Where :class:`Moments` takes the kernel of ``phi`` from, decided without deriving it (fast).
+
+    The same tests as :class:`Moments`, stopped before the derivation: the
+    α-homogeneous family; a kinked activation the orthant engine splits into
+    pieces :math:`\sum x^ie^{\lambda x}` (continuous at 0); an exponential sum, or
+    an activation one of whose first two derivatives decays with a Gaussian-type
+    Fourier transform (Fourier engine); else the Mehler series.  ``"none"`` for
+    a kinked activation no engine handles.  (A test checks it against
+    ``Moments(phi).route`` for every activation spec.)
+
+    >>> from symbolic_mf.activations import elu, gelu, tanh
+    >>> [kernel_route(p).split()[0] for p in (elu(), gelu(), tanh())]
+    ['orthant', 'Fourier', 'Mehler']
+    """
+    phi = _activation(phi)
+    if isinstance(phi, HomogeneousActivation):
+        return ROUTES["homogeneous"]
+    from .functions import rho
+    e = phi.expr
+    if e.has(rho, sp.Heaviside, sp.Abs, sp.Max, sp.Min, sp.Piecewise):
+        from .engines.orthant import activation_pieces, piece_derivative
+        try:
+            piece_derivative(activation_pieces(e))
+        except DomainError:
+            return "none"
+        return ROUTES["orthant"]
+    from .engines.fourier import _decays, _gaussian_type, exponential_spectrum
+    if exponential_spectrum(e) is not None:
+        return ROUTES["Fourier"]
+    for n in range(3):
+        d = sp.diff(e, x, n)
+        if d != 0 and _gaussian_type(d, x) and _decays(d):
+            return ROUTES["Fourier"]
+    return ROUTES["trapezoidal"]
 
 
 _MOMENTS = {}
@@ -955,6 +1058,12 @@ def critical_sigma_w(phi, sigma_b, dps: int = 30):
         m = moments(phi, dps)
         if sb == 0:
             d0 = sp.diff(phi.expr, x).subs(x, 0)
+            if m.route.startswith("orthant"):
+                # a kink at 0: E[phi'(sqrt(q) z)^2] -> (phi'(0+)^2 + phi'(0-)^2)/2 as q -> 0
+                from .engines.orthant import activation_pieces, piece_derivative
+                dp = piece_derivative(activation_pieces(phi.expr))
+                d0 = sp.sqrt(sum(sum((c_ for (i, _), c_ in dp[sg].items() if i == 0), sp.S.Zero) ** 2
+                                 for sg in (1, -1)) / 2)
             if phi.expr.subs(x, 0) == 0 and d0 != 0:
                 with mp.workdps(dps):
                     return +abs(1 / mp.mpf(sp.N(d0, dps + GUARD))), mp.zero

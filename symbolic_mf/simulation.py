@@ -67,8 +67,11 @@ def numpy_activation(phi):
 
         erf_np = np.vectorize(math.erf, otypes=[float])
     mods = ["numpy", {"erf": erf_np}]
-    f = sp.lambdify(x, phi.expr, mods)
-    df = sp.lambdify(x, sp.diff(phi.expr, x), mods)
+    from .functions import rho
+    # kinked activations (ELU, SELU: rho_alpha factors) as Piecewise, which NumPy evaluates
+    expr = phi.expr.replace(lambda e: isinstance(e, rho), lambda e: e.rewrite(sp.Piecewise))
+    f = sp.lambdify(x, expr, mods)
+    df = sp.lambdify(x, sp.diff(expr, x), mods)
     return (lambda h: f(h) + 0 * h), (lambda h: df(h) + 0 * h)
 
 

@@ -15,6 +15,7 @@ import json
 import sympy as sp
 
 from ..activations import SPECS, HomogeneousActivation, parse_activation_spec
+from ..meanfield import kernel_route
 
 
 def add_parser(sub):
@@ -38,7 +39,7 @@ def _rows():
             "phi": text,
             "parameters": {k: str(v) for k, v in params},
             "degree": None if phi.degree is None else sp.sstr(phi.degree),
-            "kernel": "derived closed form (hermite, polar, bessel)" if homogeneous else "quadrature",
+            "kernel": kernel_route(phi),
         }
 
 
