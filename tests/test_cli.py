@@ -178,3 +178,34 @@ def test_check_bad_input_exits_2_with_a_clear_message(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("symbolic-mf: error:") and message in err
+
+
+@pytest.fixture
+def live_thread():
+    # a thread besides the main one, as JAX/XLA pools leave in a test process
+    import threading
+
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait, daemon=True)
+    t.start()
+    yield
+    stop.set()
+    t.join()
+
+
+def test_verify_workers_are_not_forked_from_a_threaded_process(live_thread, capsys):
+    # fork() of a process whose other threads hold locks can deadlock the child:
+    # then the workers come from a fresh process that rebuilds the shipped catalogue
+    assert catalogue_cmd._start_method() in ("forkserver", "spawn")
+    ids = ["gauss.sheppard", "gauss.rho-mean"]
+    assert main(["verify", *ids, "--jobs", "2", "--json", "-q", "--dps", "30"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["id"] for r in rows] == ids and {r["verdict"] for r in rows} == {"PASS"}
+
+
+def test_verify_substituted_registry_in_a_threaded_process_runs_serially(toy, live_thread, capsys):
+    # fresh worker processes could not see a registry substituted at run time
+    toy("pass", "fail")
+    assert catalogue_cmd._start_method() is None
+    assert main(["verify", "--topic", "toy", "--jobs", "2", "--json", "-q"]) == 1
+    assert [r["verdict"] for r in json.loads(capsys.readouterr().out)] == ["PASS", "FAIL"]

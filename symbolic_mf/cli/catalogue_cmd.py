@@ -6,6 +6,7 @@ import json
 import multiprocessing
 import os
 import sys
+import threading
 import time
 
 from ..catalogue import catalogue
@@ -72,14 +73,36 @@ def _verify_one(job):
     return verify(catalogue()[id_], **opts).to_dict()
 
 
+_SHIPPED = catalogue
+
+
+def _start_method():
+    """How to start ``--jobs`` workers, or ``None`` to verify in this process.
+
+    ``fork`` is cheap (the catalogue is already built) and sees any identity
+    registered at run time, but forking a process whose other threads may hold
+    locks (JAX/XLA start native thread pools) can deadlock the child.  Such a
+    process starts its workers from a ``forkserver`` (``spawn`` where there is
+    none): fresh processes that rebuild the shipped catalogue.  Identities they
+    cannot rebuild (a registry substituted at run time) are verified serially.
+    """
+    methods = multiprocessing.get_all_start_methods()
+    threaded = threading.active_count() > 1 or "jax" in sys.modules
+    if "fork" in methods and not threaded:
+        return "fork"
+    if catalogue is not _SHIPPED:
+        return None
+    return "forkserver" if "forkserver" in methods else "spawn"
+
+
 def _rows(ids, opts, jobs):
     work = [(i, opts) for i in ids]
-    if jobs <= 1 or len(work) <= 1:
+    method = _start_method() if jobs > 1 and len(work) > 1 else None
+    if method is None:
         for w in work:
             yield _verify_one(w)
         return
-    ctx = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
-    with ctx.Pool(jobs) as pool:
+    with multiprocessing.get_context(method).Pool(jobs) as pool:
         yield from pool.imap(_verify_one, work)
 
 
