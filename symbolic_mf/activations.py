@@ -108,15 +108,28 @@ class Activation:
         return f"Activation({self.name}: {self.expr})"
 
 
+def _exact(v):
+    """SymPy number or expression, floats (Python or SymPy) as the exact decimal they print as."""
+    if isinstance(v, float):
+        return sp.Rational(repr(v))
+    v = sp.sympify(v)
+    return sp.Rational(str(v)) if isinstance(v, sp.Float) else v
+
+
 class HomogeneousActivation(Activation):
     r""":math:`\phi(x) = a\,\rho_\alpha(x) - b\,\rho_\alpha(-x)`, :math:`\alpha > -1/2`.
 
     The bound :math:`\alpha > -1/2` is where :math:`\mathbb{E}[\phi(z)^2]`
     is finite; a numeric ``alpha <= -1/2`` raises :class:`DomainError`.
+    The engines need exact parameters: a float is read as the decimal it
+    prints as (``0.1`` is 1/10, as ``sympy.Rational("0.1")``).
+
+    >>> HomogeneousActivation(0.75, 1, 0.1).alpha, HomogeneousActivation(0.75, 1, 0.1).b
+    (3/4, 1/10)
     """
 
     def __init__(self, alpha, a=1, b=0, name: Optional[str] = None):
-        alpha, a, b = sp.sympify(alpha), sp.sympify(a), sp.sympify(b)
+        alpha, a, b = (_exact(v) for v in (alpha, a, b))
         if alpha.is_number and not alpha > Rational(-1, 2):
             raise DomainError("alpha", alpha, "alpha > -1/2 (E[phi(z)^2] is finite only there)")
         self.alpha, self.a, self.b = alpha, a, b

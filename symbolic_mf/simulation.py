@@ -4,7 +4,9 @@ r"""Finite-width experiments beside the mean-field theory (seeded NumPy, real ba
 given width and depth on two inputs for a few seeds, measure lengths,
 correlations and gradient norms layer by layer, and return them next to the
 infinite-width predictions of :mod:`symbolic_mf.meanfield` /
-:mod:`symbolic_mf.residual`, with relative errors.
+:mod:`symbolic_mf.residual`, with relative errors and, so that a deviation
+can be told from a finite-width fluctuation, standard errors over seeds
+(``z`` scores) and the maps applied to each measured layer (``one_step``).
 
 Gradients are computed by backpropagation through the very network that
 produced the forward pass (no independence assumption on the simulation
@@ -15,7 +17,7 @@ readout, and the measured :math:`\chi` is :math:`\|\delta^l\|^2/\|\delta^{l+1}\|
 >>> from symbolic_mf.activations import tanh
 >>> r = compare_feedforward(tanh(), 1.5, 0.3, width=200, depth=6, seeds=(0,))
 >>> sorted(r)
-['layers', 'rel_error', 'simulation', 'theory']
+['layers', 'one_step', 'rel_error', 'simulation', 'theory', 'z']
 >>> bool(abs(r["rel_error"]["q"][-1]) < 0.2)
 True
 """
@@ -144,8 +146,17 @@ def simulate_feedforward(phi, sigma_w, sigma_b, width=1000, depth=50, seeds=(0, 
         Q.append(qs)
         C.append(cs)
         CHI.append([norms[l] / norms[l + 1] for l in range(depth - 1)])
-    return {"q": np.mean(Q, axis=0), "c": np.mean(C, axis=0), "chi": np.exp(np.mean(np.log(CHI), axis=0)),
-            "q_sd": np.std(Q, axis=0), "c_sd": np.std(C, axis=0)}
+    Q, C, LCHI = np.array(Q), np.array(C), np.log(CHI)
+    return {"q": Q.mean(axis=0), "c": C.mean(axis=0), "chi": np.exp(LCHI.mean(axis=0)),
+            "q_sd": Q.std(axis=0), "c_sd": C.std(axis=0),
+            "q_se": _se(Q), "c_se": _se(C), "log_chi_se": _se(LCHI),
+            "per_seed": {"q": Q, "c": C, "log_chi": LCHI}}
+
+
+def _se(a):
+    """Standard error of the mean over seeds (axis 0); NaN with a single seed."""
+    n = a.shape[0]
+    return a.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.full(a.shape[1:], np.nan)
 
 
 class FloatMoments:
@@ -222,7 +233,20 @@ def _rel(sim, th):
 
 
 def compare_feedforward(phi, sigma_w, sigma_b, width=1000, depth=50, seeds=(0, 1, 2), q0=1.0, c0=0.5) -> Dict:
-    """Theory and simulation side by side (``theory``, ``simulation``, ``rel_error``: dicts of arrays)."""
+    """Theory and simulation side by side.
+
+    ``theory``, ``simulation``, ``rel_error``: dicts of arrays over layers;
+    ``z``: (simulation - theory) / standard error of the seed mean, for ``q``,
+    ``c`` and ``log_chi`` (close to standard normal with 8 or more seeds; with
+    fewer the standard error is itself uncertain); ``one_step``: the maps
+    applied to each measured layer (:func:`_one_step_feedforward`), which
+    separates an error of the maps from fluctuations accumulated over depth.
+
+    >>> from symbolic_mf.activations import relu
+    >>> r = compare_feedforward(relu(), 2 ** 0.5, 0.1, width=200, depth=10, seeds=range(8))
+    >>> sorted(r["z"]), bool(abs(r["one_step"]["q_bias"]) < 4 * r["one_step"]["q_bias_se"])
+    (['c', 'log_chi', 'q'], True)
+    """
     th = theory_feedforward(phi, sigma_w, sigma_b, depth, q0, c0)
     sim = simulate_feedforward(phi, sigma_w, sigma_b, width, depth, seeds, q0, c0)
     rel = {k: _rel(sim[k], th[k]) for k in ("q", "c", "chi")}
@@ -231,7 +255,47 @@ def compare_feedforward(phi, sigma_w, sigma_b, width=1000, depth=50, seeds=(0, 1
     sim["log_grad"] = float(np.sum(np.log(sim["chi"])))
     # relative where the theory is O(1) or larger, absolute near 0 (at criticality log_grad = 0)
     rel["log_grad"] = (sim["log_grad"] - th["log_grad"]) / max(abs(th["log_grad"]), 1.0)
-    return {"layers": np.arange(1, depth + 1), "theory": th, "simulation": sim, "rel_error": rel}
+    z = {"q": _z(sim["q"], th["q"], sim["q_se"]), "c": _z(sim["c"], th["c"], sim["c_se"]),
+         "log_chi": _z(np.log(sim["chi"]), np.log(th["chi"]), sim["log_chi_se"])}
+    one = _one_step_feedforward(phi, sigma_w, sigma_b, sim["per_seed"])
+    return {"layers": np.arange(1, depth + 1), "theory": th, "simulation": sim, "rel_error": rel, "z": z,
+            "one_step": one}
+
+
+def _z(sim, th, se):
+    """(simulation - theory) / standard error of the seed mean (NaN where the error is 0 or unknown)."""
+    se = np.asarray(se, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(se > 0, (np.asarray(sim) - np.asarray(th)) / se, np.nan)
+
+
+def _one_step_feedforward(phi, sigma_w, sigma_b, per_seed):
+    r"""Relative error of one application of the maps to the *measured* layer:
+    :math:`q^{l+1}` vs :math:`\sigma_w^2\mathbb E\phi(\sqrt{q^l}z)^2 + \sigma_b^2` and :math:`c^{l+1}` vs
+    the correlation map at the measured :math:`(q^l, c^l)`, per seed, then averaged over seeds (l = 1..depth-1);
+    ``q_bias``/``c_bias`` average them over layers too, with their standard errors ``*_bias_se``.
+
+    The trajectories themselves carry finite-width fluctuations that accumulate
+    with depth (for ReLU, :math:`\log q^l` performs a random walk of
+    variance about :math:`5l/N`, while :math:`\mathbb E q^l` is exact); the one-step
+    errors isolate the maps from that accumulation.
+    """
+    sw, sb = (float(v) for v in _check_sigmas(sigma_w, sigma_b))
+    m = _sim_moments(phi)
+    Q, C = per_seed["q"], per_seed["c"]
+    with mp.workdps(15):
+        second = {}
+        pq, pc = np.empty_like(Q[:, 1:]), np.empty_like(C[:, 1:])
+        for i in range(Q.shape[0]):
+            for l in range(Q.shape[1] - 1):
+                q, c = float(Q[i, l]), min(max(float(C[i, l]), -1.0), 1.0)
+                s2 = second.setdefault(q, float(m.second(q)))
+                pq[i, l] = sw * sw * s2 + sb * sb
+                pc[i, l] = (sw * sw * float(m.kernel(q, c)) + sb * sb) / pq[i, l]
+    eq, ec = Q[:, 1:] / pq - 1, C[:, 1:] / pc - 1
+    # each layer draws fresh weights, so the one-step errors are nearly independent across layers and seeds
+    return {"q": eq.mean(axis=0), "c": ec.mean(axis=0), "q_bias": float(eq.mean()), "c_bias": float(ec.mean()),
+            "q_bias_se": float(eq.std(ddof=1) / np.sqrt(eq.size)), "c_bias_se": float(ec.std(ddof=1) / np.sqrt(ec.size))}
 
 
 def simulate_residual(phi, sigma_w, sigma_v=1.0, sigma_b=0.0, sigma_a=0.0, width=1000, depth=50, seeds=(0, 1, 2),
@@ -281,7 +345,9 @@ def simulate_residual(phi, sigma_w, sigma_v=1.0, sigma_b=0.0, sigma_a=0.0, width
         P.append(ps)
         E.append(es)
         G.append([np.log(norms[0] / norms[l]) for l in range(depth + 1)])
-    return {"p": np.mean(P, axis=0), "e": np.mean(E, axis=0), "log_chi": np.mean(G, axis=0)}
+    P, E, G = np.array(P), np.array(E), np.array(G)
+    return {"p": P.mean(axis=0), "e": E.mean(axis=0), "log_chi": G.mean(axis=0),
+            "p_se": _se(P), "e_se": _se(E), "log_chi_se": _se(G), "per_seed": {"p": P, "e": E, "log_chi": G}}
 
 
 def theory_residual(phi, sigma_w, sigma_v=1.0, sigma_b=0.0, sigma_a=0.0, depth=50, p0=1.0, e0=0.5, variant="full"):
@@ -307,4 +373,5 @@ def compare_residual(phi, sigma_w, sigma_v=1.0, sigma_b=0.0, sigma_a=0.0, width=
     sim = simulate_residual(phi, sigma_w, sigma_v, sigma_b, sigma_a, width, depth, seeds, p0, e0, variant)
     rel = {k: _rel(sim[k], th[k]) for k in ("p", "e")}
     rel["log_chi"] = _rel(sim["log_chi"][1:], th["log_chi"][1:])
-    return {"layers": np.arange(0, depth + 1), "theory": th, "simulation": sim, "rel_error": rel}
+    z = {k: _z(sim[k], th[k], sim[k + "_se"]) for k in ("p", "e", "log_chi")}
+    return {"layers": np.arange(0, depth + 1), "theory": th, "simulation": sim, "rel_error": rel, "z": z}

@@ -93,3 +93,16 @@ def test_activations_command_lists_every_spec_and_each_parses(capsys):
     for r in rows:
         phi = parse_activation_spec(r["spec"])
         assert (r["degree"] is None) == (phi.degree is None)
+
+
+def test_float_parameters_are_read_as_exact_decimals():
+    # the engines need exact exponents: 0.75 as typed is 3/4 (a binary float of 0.1 is not 1/10, its repr is)
+    from symbolic_mf.kernels import kernel_value
+
+    rho_alpha, HomogeneousActivation = A.rho_alpha, A.HomogeneousActivation
+    assert rho_alpha(0.75).alpha == sp.Rational(3, 4) and rho_alpha(sp.Float(0.1)).alpha == sp.Rational(1, 10)
+    assert HomogeneousActivation(1, 1.5, 0.1).a == sp.Rational(3, 2)
+    assert rho_alpha(0.1).alpha != sp.Rational(0.1)  # not the binary value 3602879701896397/36028797018963968
+    assert kernel_value(rho_alpha(0.75), "0.3", 30) == kernel_value(rho_alpha(sp.Rational(3, 4)), "0.3", 30)
+    with pytest.raises(DomainError, match="alpha > -1/2"):
+        rho_alpha(-0.5)

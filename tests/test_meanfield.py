@@ -464,3 +464,21 @@ def test_cli_fixed_point_and_critical_json(capsys):
     assert out["sigma_w"].startswith("1.41421356237309504880168872")
     assert main(["critical", "rho:alpha=0.5", "--sigma-b", "0.2"]) == 2
     assert "alpha > 1/2" in capsys.readouterr().err
+
+
+def test_simulation_errors_are_finite_width_fluctuations_and_the_maps_hold_per_layer():
+    # critical ReLU: the trajectory of q wanders (log q is a random walk of variance ~5 l / N, E q exact);
+    # the statistics must say so: z-scores of order one, and the one-step map error unbiased
+    r = compare_feedforward(relu(), 2 ** 0.5, 0.1, width=300, depth=20, seeds=tuple(range(8)))
+    assert np.max(np.abs(r["rel_error"]["q"])) > 0.05  # the raw trajectory error is not small here ...
+    for k in ("q", "c", "log_chi"):
+        assert np.nanmedian(np.abs(r["z"][k])) < 1.5  # ... but it is what the seed spread predicts
+    one = r["one_step"]
+    assert abs(one["q_bias"]) < 4 * one["q_bias_se"] < 0.05 and abs(one["c_bias"]) < 4 * one["c_bias_se"]
+    # a map off by 3 % in sigma_w (6 % in q) is rejected by the one-step bias
+    from symbolic_mf.simulation import _one_step_feedforward
+    wrong = _one_step_feedforward(relu(), 1.03 * 2 ** 0.5, 0.1, r["simulation"]["per_seed"])
+    assert abs(wrong["q_bias"]) > 8 * wrong["q_bias_se"]
+    # and a single seed carries no standard error (NaN z, not a spurious pass)
+    r1 = compare_feedforward(relu(), 2 ** 0.5, 0.1, width=100, depth=3, seeds=(0,))
+    assert np.all(np.isnan(r1["z"]["q"]))
