@@ -67,6 +67,24 @@ def _rho_moment(al, qq, power, coef=1):
     return gaussian_expectation_1d(lambda x, w: (coef * w[0] ** al) ** power if w[0] > 0 else mp.zero, qq, [(1, 0)])
 
 
+def _erf_dkernel_1d(env):
+    r"""E[erf'(sqrt(q) u) erf'(sqrt(q) v)] as a 1-D quadrature (no kernel closed form used).
+
+    erf'(y) = (2/sqrt(pi)) exp(-y^2); conditioning on u = z, v = c z + sqrt(1-c^2) w, the inner
+    Gaussian average is E_w[exp(-(m + t w)^2)] = exp(-m^2/(1 + 2t^2)) / sqrt(1 + 2t^2); the outer
+    expectation is integrated numerically.
+    """
+    from ..quadrature import gaussian_expectation_1d
+
+    qq, cc = env[q], env[c]
+    if abs(cc) > 1:
+        raise DomainError("c", cc, "[-1, 1]")
+    s = mp.sqrt(qq)
+    d = 1 + 2 * qq * (1 - cc) * (1 + cc)
+    k = 4 / (mp.pi * mp.sqrt(d))
+    return gaussian_expectation_1d(lambda x, w: k * mp.exp(-qq * x * x - qq * cc * cc * x * x / d), 1)
+
+
 def _critical_sigma_w2_numeric(env):
     r"""sigma_w^2 on chi1 = 1 for rho_alpha, from the defining equations solved numerically.
 
@@ -193,6 +211,46 @@ def register(reg):
         method="hermite",
         notes="rhs: SymPy's derivative of the Hermite engine's 2F1 form of K_phi at c = 1 (a 2F1 at 1 summed by "
               "Gauss, convergent exactly when alpha > 1/2); lhs: 1-D quadrature at variance q.",
+    ))
+
+    def erf_length_slope():
+        K, qs, cs = _mf().erf_kernel()
+        return sp.diff(K.subs(cs, 1), qs).subs(qs, q)
+
+    _y = sp.Symbol("y", real=True)
+    _erf_y = sp.erf(_y)
+    add(Identity(
+        "mf.length-map-slope-erf",
+        "xi_q: the slope of the length map, d/dq E[erf(sqrt(q) z)^2] = E[erf'^2 + erf erf''](sqrt(q) z) "
+        "(Gaussian integration by parts), so V'(q*) = sigma_w^2 E[phi'^2 + phi phi''] and xi_q = -1/log V'(q*)",
+        expectation((sp.diff(_erf_y, _y) ** 2 + _erf_y * sp.diff(_erf_y, _y, 2)).subs(_y, sp.sqrt(q) * z)),
+        erf_length_slope,
+        {q: RealInterval(0, 20, left_open=True, right_open=False, sharp="none")},
+        references=[SCHOENHOLZ + ", eq. (4) and xi_q", POOLE],
+        topics=[TOPIC],
+        method="price",
+        notes="rhs: SymPy's q-derivative of the Price-derived erf kernel at c = 1 (what meanfield uses for xi_q "
+              "through the closed-form routes); lhs: the Stein form by 1-D quadrature.",
+    ))
+
+    def erf_corr_slope():
+        K, qs, cs = _mf().erf_kernel()
+        return (sp.diff(K, cs) / qs).subs({qs: q, cs: c})
+
+    add(Identity(
+        "mf.correlation-map-slope-erf",
+        "xi_c: the slope of the correlation map at any c, q^-1 dK/dc = E[erf'(sqrt(q) u) erf'(sqrt(q) v)] "
+        "(Price), so C'(c*) = sigma_w^2 E[phi'(u) phi'(v)] and xi_c = -1/log C'(c*)",
+        sp.Function("E_derf_derf")(q, c),
+        erf_corr_slope,
+        {q: RealInterval(0, 3, left_open=True, right_open=False, sharp="none"), c: CORRELATION},
+        references=[SCHOENHOLZ + ", eq. (5) and xi_c", PRICE],
+        topics=[TOPIC],
+        method="price",
+        numeric={"lhs": _erf_dkernel_1d},
+        extra_points=[{"q": 2, "c": sp.Rational(9, 10)}, {"q": sp.Rational(1, 2), "c": -1}],
+        notes="rhs: SymPy's c-derivative of the Price-derived erf kernel over q; lhs: 1-D quadrature after the "
+              "inner Gaussian average of erf' (a Gaussian). At c = 1 this is mf.chi1-erf.",
     ))
 
     def crit():
