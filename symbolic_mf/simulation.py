@@ -160,42 +160,61 @@ def _se(a):
 
 
 class FloatMoments:
-    """Double-precision Gaussian moments by Gauss-Hermite quadrature (for simulations of analytic activations).
+    r"""Double-precision Gaussian moments by the trapezoidal rule (for simulations of analytic activations).
 
-    Same interface as :class:`symbolic_mf.meanfield.Moments`; ``n`` nodes per dimension.
+    Same interface as :class:`symbolic_mf.meanfield.Moments`.  The integrand
+    :math:`\phi(\sqrt q z)` varies on the scale :math:`1/\sqrt q` in z (tanh has
+    poles at :math:`z = \pm i\pi/(2\sqrt q)`), so a fixed rule loses accuracy as
+    q grows (120-point Gauss-Hermite was off by 1 % in :math:`\mathbb E\tanh'^2`
+    at q = 10 and by half at q = 50, the variances a residual network reaches).
+    Here the step is :math:`h = \min(1/4, H/\sqrt q)` on :math:`|z| \le 9`: for
+    :math:`\phi` analytic in the strip :math:`|\mathrm{Im}\,x| < d` the error is
+    about :math:`e^{-2\pi d/H}` (:math:`10^{-28}` for tanh with H = 0.15), below
+    double precision; the Gaussian tail beyond 9 holds :math:`2\cdot10^{-19}`.
 
     >>> from symbolic_mf.activations import tanh
-    >>> round(float(FloatMoments(tanh()).second(1)), 8)
-    0.39429449
+    >>> m = FloatMoments(tanh())
+    >>> round(float(m.second(1)), 8), round(float(m.dsecond(50)), 8)
+    (0.39429449, 0.0749841)
     """
 
-    route = "Gauss-Hermite (double precision)"
+    route = "trapezoidal rule, step scaled with the variance (double precision)"
 
-    def __init__(self, phi, n=120):
+    def __init__(self, phi, H=0.15):
         self.f, self.df = numpy_activation(phi)
-        z, w = np.polynomial.hermite_e.hermegauss(n)
-        self.z, self.w = z, w / w.sum()
+        self.H = float(H)
+        self._rules = {}
 
-    def _e(self, g):
-        return mp.mpf(float(np.sum(self.w * g(self.z))))
+    def _rule(self, q):
+        h = min(0.25, self.H / np.sqrt(q)) if q > 0 else 0.25
+        n = int(np.ceil(9 / h))
+        if n not in self._rules:
+            z = np.arange(-n, n + 1) * (9 / n)
+            w = np.exp(-z * z / 2)
+            self._rules[n] = (z, w / w.sum())
+        return self._rules[n]
+
+    def _e(self, q, g):
+        z, w = self._rule(float(q))
+        return mp.mpf(float(np.sum(w * g(np.sqrt(float(q)) * z))))
 
     def second(self, q):
-        s = np.sqrt(float(q))
-        return self._e(lambda z: self.f(s * z) ** 2)
+        return self._e(q, lambda x: self.f(x) ** 2)
 
     def dsecond(self, q):
-        s = np.sqrt(float(q))
-        return self._e(lambda z: self.df(s * z) ** 2)
+        return self._e(q, lambda x: self.df(x) ** 2)
 
     def mean(self, q):
-        s = np.sqrt(float(q))
-        return self._e(lambda z: self.f(s * z))
+        return self._e(q, self.f)
 
     def kernel(self, q, c):
+        z, w = self._rule(float(q))
         s, c = np.sqrt(float(q)), float(c)
         r = np.sqrt(max(1 - c * c, 0.0))
-        Z1, Z2 = np.meshgrid(self.z, self.z, indexing="ij")
-        return mp.mpf(float(np.sum(np.outer(self.w, self.w) * self.f(s * Z1) * self.f(s * (c * Z1 + r * Z2)))))
+        fz = self.f(s * z)
+        # sum_i w_i f(s z_i) sum_j w_j f(s (c z_i + r z_j)), one row of the grid at a time
+        inner = np.array([np.dot(w, self.f(s * (c * zi + r * z))) for zi in z])
+        return mp.mpf(float(np.dot(w * fz, inner)))
 
 
 def _sim_moments(phi):

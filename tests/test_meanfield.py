@@ -482,3 +482,24 @@ def test_simulation_errors_are_finite_width_fluctuations_and_the_maps_hold_per_l
     # and a single seed carries no standard error (NaN z, not a spurious pass)
     r1 = compare_feedforward(relu(), 2 ** 0.5, 0.1, width=100, depth=3, seeds=(0,))
     assert np.all(np.isnan(r1["z"]["q"]))
+
+
+def test_float_moments_stay_accurate_at_the_variances_residual_networks_reach():
+    # p^l grows like l in a residual tanh net: the theory beside the simulation needs E tanh'(sqrt(q) z)^2
+    # at q ~ 50-200, where a fixed 120-point Gauss-Hermite rule was off by 49 % (q = 50)
+    from symbolic_mf.simulation import FloatMoments
+
+    fm = FloatMoments(tanh())
+    with mp.workdps(25):
+        for qq in (0.01, 1, 50, 200):
+            ref = mp.quad(lambda t: (1 - mp.tanh(mp.sqrt(qq) * t) ** 2) ** 2 * mp.npdf(t), [-mp.inf, -1, 0, 1, mp.inf])
+            assert abs(fm.dsecond(qq) / ref - 1) < 1e-13
+        ref = mp.quad(lambda t: mp.tanh(mp.sqrt(30) * t) ** 2 * mp.npdf(t), [-mp.inf, -1, 0, 1, mp.inf])
+        assert abs(fm.kernel(30, 1) / ref - 1) < 1e-13  # c = 1: the 2-D rule reduces to E tanh^2
+        assert abs(fm.kernel(30, 0.9) / FloatMoments(tanh(), H=0.06).kernel(30, 0.9) - 1) < 1e-13  # step converged
+        assert abs(fm.kernel(30, 0.9) / fm.kernel(30, 0.89) - 1) > 1e-4  # a shifted correlation is not accepted
+    # and the residual simulation then agrees with its theory within its seed spread
+    r = compare_residual(tanh(), 1.0, 1.0, width=300, depth=20, seeds=tuple(range(8)), variant="reduced")
+    assert np.max(np.abs(r["rel_error"]["log_chi"])) < 0.05
+    for k in ("p", "e", "log_chi"):
+        assert np.nanmedian(np.abs(r["z"][k][1:])) < 1.5
