@@ -319,7 +319,7 @@ def test_c_export_meets_the_same_targets(name, gelu_forms, tmp_path):
                    check=True)
     lib = ctypes.CDLL(str(so))
     _, kn, dkn = stax_functions(phi)
-    for K, cname, fnp in zip(derived, ("smf_nngp", "smf_d_nngp"), (kn, dkn)):
+    for K, cname, fnp in zip(derived, ("smf_nngp_fn", "smf_d_nngp_fn"), (kn, dkn)):
         cf = getattr(lib, cname)
         cf.restype, cf.argtypes = ctypes.c_double, [ctypes.c_double] * 3
         ref, ders = _mp(K), [_mp(sp.diff(K, a) * a) for a in ARGS]

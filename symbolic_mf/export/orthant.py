@@ -438,12 +438,12 @@ static double smf_bvn(double h, double k, double r)
 
 
 def c_kernel_source(phi, prefix="smf"):
-    """C99 source of ``double <prefix>_nngp(cov12, var1, var2)`` and ``<prefix>_d_nngp`` (with :func:`c_bvn_source`).
+    """C99 source of ``double <prefix>_nngp_fn(cov12, var1, var2)`` and ``<prefix>_d_nngp_fn`` (with :func:`c_bvn_source`).
 
     Compiles with ``gcc -std=c99 -Wall -Werror``; the correlation is clipped to [-1, 1] (0 at zero variance).
 
     >>> from symbolic_mf.activations import elu
-    >>> "double smf_nngp(double cov12, double var1, double var2)" in c_kernel_source(elu())
+    >>> "double smf_nngp_fn(double cov12, double var1, double var2)" in c_kernel_source(elu())
     True
     """
     from .printers import CKernelPrinter
@@ -456,7 +456,7 @@ def c_kernel_source(phi, prefix="smf"):
     guard = "".join(f"#ifndef {m}\n#define {m} {v}\n#endif\n" for m, v in (  # not in strict C99
         ("M_PI", "3.14159265358979323846264338327950288"), ("M_SQRT2", "1.41421356237309504880168872420969808")))
     out = "#include <math.h>\n" + guard + c_bvn_source()
-    for name, expr in ((f"{prefix}_nngp", K), (f"{prefix}_d_nngp", Kd)):
+    for name, expr in ((f"{prefix}_nngp_fn", K), (f"{prefix}_d_nngp_fn", Kd)):
         if expr.has(ConditionalNormalCDF):  # pragma: no cover - the engine rewrites them away
             raise ValueError("unexpected conditional CDF in the kernel")
         body = _Printer().doprint(expr)
