@@ -52,7 +52,7 @@ import sympy as sp
 from ..engines.hermite_series import POLE_DISTANCE
 from ..errors import DomainError
 
-__all__ = ["series_stax_functions", "SeriesKernelFn", "MAX_TERMS"]
+__all__ = ["series_stax_functions", "SeriesKernelFn", "MAX_TERMS", "module_source", "c_kernel_source"]
 
 #: the largest number of Mehler terms a call may use
 MAX_TERMS = 4000
@@ -77,15 +77,20 @@ def _psi_table(h, n, K):
     return z, P
 
 
+def _trapezoid_step(digits, pole_distance):
+    """:func:`symbolic_mf.pair_quadrature.trapezoid_step` (entire functions of Gaussian type 0) in float64."""
+    D = digits * math.log(10)
+    h = math.pi / math.sqrt(0.5 * D) / 1.25
+    return h if pole_distance is None else min(h, 2 * math.pi * pole_distance / (D + pole_distance * pole_distance / 2))
+
+
 def _rule(q, d, K):
     """(h, n): trapezoidal step and half-width for alpha_0..alpha_K at variance q (as the engine)."""
-    from ..pair_quadrature import trapezoid_step
-
     s = math.sqrt(q)
     ds = None if (d is None or s == 0) else d / s
     extra = 0 if ds is None else int(ds * math.sqrt(2 * K) / math.log(10)) + 1
     D = DIGITS + extra
-    h = float(trapezoid_step(D, ds, 0))
+    h = _trapezoid_step(D, ds)
     h = min(h, math.pi / math.sqrt(D * math.log(10) + 2 * K))
     L = 2 * math.sqrt(DIGITS * math.log(10)) + 2
     # quantise h (to 1/64 octave) so that nearby variances share one psi table
@@ -106,6 +111,11 @@ def _alphas(f, q, d, K, shrink=1.0):
     w = (h / math.sqrt(2 * math.pi)) * np.exp(-z * z / 4) * fz
     m2 = math.fsum(w * w) / (h / math.sqrt(2 * math.pi))  # h/sqrt(2 pi) sum e^{-z^2/2} f^2
     return P @ w, m2, np.abs(P) @ np.abs(w)
+
+
+def _numeric(phi):
+    """phi as a NumPy function (the exported module defines its own: phi printed by SymPy)."""
+    return sp.lambdify(sp.Symbol("x", real=True), phi.expr, "numpy")
 
 
 class _Coefficients:
@@ -158,9 +168,8 @@ class SeriesKernelFn:
     def __init__(self, phi, tol, pole_distance, max_terms=MAX_TERMS, label="nngp"):
         import numpy as np
 
-        x = sp.Symbol("x", real=True)
         self.name = f"{getattr(phi, 'name', phi)}:{label}"
-        self._f = sp.lambdify(x, phi.expr, "numpy")
+        self._f = _numeric(phi)
         self._np = np
         self.tol, self.d, self.max_terms = float(tol), pole_distance, max_terms
         self.last_terms = None
@@ -212,6 +221,13 @@ class SeriesKernelFn:
         return acc.reshape(shape), bound.reshape(shape)
 
 
+def _check(tol, backend):
+    if not (1e-14 <= float(tol) <= 1e-2):
+        raise DomainError("tol", tol, "an absolute tolerance in [1e-14, 1e-2] (float64 evaluation)")
+    if backend not in ("numpy", "jax"):
+        raise DomainError("backend", backend, "'numpy' or 'jax'")
+
+
 def series_stax_functions(phi, tol=1e-12, backend="numpy", max_terms=MAX_TERMS):
     r"""``(fn, nngp_fn, d_nngp_fn)`` for activations with no closed-form kernel (the ``stax.Elementwise``
     signature), any variances; each kernel function has ``.with_bound``.
@@ -225,10 +241,7 @@ def series_stax_functions(phi, tol=1e-12, backend="numpy", max_terms=MAX_TERMS):
     0.921245908859
     """
     name = getattr(phi, "name", "")
-    if not (1e-14 <= float(tol) <= 1e-2):
-        raise DomainError("tol", tol, "an absolute tolerance in [1e-14, 1e-2] (float64 evaluation)")
-    if backend not in ("numpy", "jax"):
-        raise DomainError("backend", backend, "'numpy' or 'jax'")
+    _check(tol, backend)
     d = POLE_DISTANCE.get(name)
     d = None if d is None else float(d)
     k = SeriesKernelFn(phi, tol, d, max_terms, "nngp")
@@ -252,3 +265,84 @@ def _jax_callback(g):
 
     f.with_bound = g.with_bound
     return f
+
+
+# ---------------------------------------------------------------------------
+# standalone Python module (``symbolic-mf export tanh --to numpy|jax``)
+
+_MODULE_HEAD = '''"""Exported by symbolic_mf: certified Mehler-series kernels of phi(x) = {expr} ({backend}).
+
+nngp_fn(cov12, var1, var2) = E[phi(u) phi(v)], d_nngp_fn = E[phi'(u) phi'(v)] (the NTK ingredient), any variances;
+the Mehler coefficients alpha_k(q) are computed at call time in float64 (trapezoidal rule, Hermite-function
+recurrence) and the number of terms is chosen so that the certified tail is <= TOL/2.
+nngp_fn.with_bound(cov12, var1, var2) -> (value, stated error bound); see symbolic_mf.export.series.
+"""
+
+import functools
+import math
+
+import numpy
+import numpy as np
+{imports}
+#: absolute tolerance of the kernels
+TOL = {tol!r}
+#: distance of the nearest singularity of phi from the real axis (None: entire)
+POLE_DISTANCE = {d!r}
+MAX_TERMS = {max_terms!r}
+DIGITS = {digits!r}
+_EPS = 2.0 ** -53
+
+
+class DomainError(ValueError):
+    def __init__(self, parameter, value, valid):
+        super().__init__(f"{{parameter}} = {{value}} is outside its valid range: {{valid}}")
+
+
+class _Activation:
+    def __init__(self, name, f):
+        self.name, self.f = name, f
+
+
+def _numeric(phi):
+    return phi.f
+'''
+
+
+def module_source(phi, tol=1e-12, backend="numpy", max_terms=MAX_TERMS):
+    """Python source of a standalone module (NumPy; ``backend="jax"``: plus a ``jax.pure_callback`` wrapper)
+    with ``fn``, ``nngp_fn``, ``d_nngp_fn`` as :func:`series_stax_functions` returns them: phi and phi' printed
+    by SymPy's NumPy printer, the coefficient routine and Horner copied from this module as source.
+
+    >>> from symbolic_mf.activations import tanh
+    >>> from symbolic_mf.export.codegen import load_module
+    >>> mod = load_module(module_source(tanh(), 1e-12))
+    >>> v, b = mod.nngp_fn.with_bound(0.5, 1.0, 2.0)
+    >>> round(float(v), 12), bool(b < 1e-12)
+    (0.14675411546, True)
+    """
+    import inspect
+
+    from sympy.printing.numpy import NumPyPrinter
+
+    _check(tol, backend)
+    name = getattr(phi, "name", "")
+    d = POLE_DISTANCE.get(name)
+    d = None if d is None else float(d)
+    x = sp.Symbol("x", real=True)
+    pr = NumPyPrinter()
+    imports = "" if backend == "numpy" else "\nimport jax\nimport jax.numpy as jnp\n"
+    out = _MODULE_HEAD.format(expr=phi.expr, backend=backend, imports=imports, tol=float(tol), d=d,
+                              max_terms=int(max_terms), digits=DIGITS)
+    for fname, e in (("_phi", phi.expr), ("_dphi", phi.derivative().expr)):
+        out += f"\n\ndef {fname}(x):\n    return {pr.doprint(e)}\n"
+    for f in (_trapezoid_step, _psi_table, _rule, _alphas, _Coefficients, SeriesKernelFn):
+        out += "\n\n" + inspect.getsource(f)
+    out += (f"\n\nnngp_fn = SeriesKernelFn(_Activation({name!r}, _phi), TOL, POLE_DISTANCE, MAX_TERMS, 'nngp')\n"
+            f"d_nngp_fn = SeriesKernelFn(_Activation({name!r}, _dphi), TOL, POLE_DISTANCE, MAX_TERMS, 'd_nngp')\n")
+    if backend == "numpy":
+        return out + "fn = _phi\n"
+    from sympy.printing.numpy import JaxPrinter
+
+    out += "\n\n" + inspect.getsource(_jax_callback)
+    out += f"\n\ndef fn(x):\n    return {JaxPrinter().doprint(phi.expr.subs(x, sp.Symbol('x')))}\n"
+    return out + "\n\nnngp_fn, d_nngp_fn = _jax_callback(nngp_fn), _jax_callback(d_nngp_fn)\n"
