@@ -35,6 +35,10 @@ smallest for which every variance in the call has
 The derivative kernel :math:`\mathbb{E}[\phi'(u)\phi'(v)]` (the NTK ingredient) is
 the same construction for :math:`\phi'` (SymPy's derivative).  ``tol`` is absolute.
 
+:func:`module_source` writes the same functions as a standalone NumPy (or JAX
+``pure_callback``) module, :func:`c_kernel_source` as self-contained C99 (the same
+rule, recurrence, tail criterion and bound, in double; ``bench/series_c_export.py``).
+
 >>> from symbolic_mf.activations import tanh
 >>> fn, nngp_fn, d_nngp_fn = series_stax_functions(tanh(), tol=1e-12)
 >>> v, b = nngp_fn.with_bound(0.5, 1.0, 2.0)
