@@ -7,7 +7,7 @@ C _with_bound form, on q pairs and correlations including rho = +-1 and 1 - 1e-6
 Throughput (pairs/s) of C (array form, one gcc -O2 shared object) and NumPy on 1e5 entries, either
 one variance pair (the network case: the coefficients are computed once) or 5 distinct variances.
 
-    PYTHONPATH=$PWD nice python bench/series_c_export.py [--quick]
+    PYTHONPATH=$PWD nice python bench/series_c_export.py [--quick]   (full: > 15 min, the 30-digit quadratures at q = 10; --quick: a few min)
 """
 
 import ctypes
@@ -80,7 +80,7 @@ def main():
                         err = float(abs(mpmath.mpf(float(v)) - ref))
                     worst, maxb, ratio = max(worst, err), max(maxb, float(b)), max(ratio, err / float(b) if b > 0 else (0.0 if err == 0 else np.inf))
             print(f"  {phi.name:9} {label:5} max |error| {worst:.2e}, max stated bound {maxb:.2e}, "
-                  f"max error/bound {ratio:.2f}; C vs NumPy {vs_np:.1f} eps of the kernel scale")
+                  f"max error/bound {ratio:.4f}; C vs NumPy {vs_np:.1f} eps of the kernel scale")
     n = 10 ** 4 if quick else 10 ** 5
     print(f"Throughput, {n} entries (nngp_fn; C: the _array form):")
     rng = np.random.default_rng(0)
