@@ -579,35 +579,45 @@ static double P_kernel(P_fn f, double cov12, double var1, double var2, double *b
     return v;
 }
 
-/* the array form: the coefficients are recomputed only when (var1, var2) changes from the previous entry */
+/* the array form: the coefficients of the last P_CACHE distinct (var1, var2) pairs are kept for the call */
+#define P_CACHE 32
+typedef struct { double q1, q2; int K; P_coef C1, C2; } P_slot;
+
 static void P_kernel_array(P_fn f, const double *cov12, const double *var1, const double *var2, double *out,
                            double *bound, size_t n)
 {
-    P_coef C1 = {0, NULL, NULL, 0, 0}, C2 = {0, NULL, NULL, 0, 0};
-    int K = -1, have = 0;
-    double lq1 = 0.0, lq2 = 0.0;
+    P_slot slots[P_CACHE];
+    int used = 0, next = 0, j;
     size_t i;
     for (i = 0; i < n; i++) {
+        P_slot *S = NULL;
         if (P_bad(cov12[i], var1[i], var2[i])) {
             out[i] = NAN;
             if (bound) bound[i] = INFINITY;
             continue;
         }
-        if (!have || var1[i] != lq1 || var2[i] != lq2) {
-            if (have && K >= 0) { P_release(&C1); P_release(&C2); }
-            K = P_pair(f, var1[i], var2[i], &C1, &C2);
-            have = 1;
-            lq1 = var1[i];
-            lq2 = var2[i];
+        for (j = 0; j < used; j++)
+            if (slots[j].q1 == var1[i] && slots[j].q2 == var2[i]) { S = slots + j; break; }
+        if (!S) {
+            if (used < P_CACHE) S = slots + used++;
+            else {
+                S = slots + next;
+                next = (next + 1) % P_CACHE;
+                if (S->K >= 0) { P_release(&S->C1); P_release(&S->C2); }
+            }
+            S->q1 = var1[i];
+            S->q2 = var2[i];
+            S->K = P_pair(f, var1[i], var2[i], &S->C1, &S->C2);
         }
-        if (K < 0) {
+        if (S->K < 0) {
             out[i] = NAN;
             if (bound) bound[i] = INFINITY;
             continue;
         }
-        out[i] = P_horner(&C1, &C2, K, P_rho(cov12[i], var1[i], var2[i]), bound ? bound + i : NULL);
+        out[i] = P_horner(&S->C1, &S->C2, S->K, P_rho(cov12[i], var1[i], var2[i]), bound ? bound + i : NULL);
     }
-    if (have && K >= 0) { P_release(&C1); P_release(&C2); }
+    for (j = 0; j < used; j++)
+        if (slots[j].K >= 0) { P_release(&slots[j].C1); P_release(&slots[j].C2); }
 }
 
 /* the same for one variance (the table size doubles from 32 until the tail is <= tol/2) */
@@ -662,7 +672,8 @@ def c_kernel_source(phi, prefix="smf", tol=1e-12, max_terms=MAX_TERMS):
     * ``double PREFIX_nngp_fn(double cov12, double var1, double var2)``, ``PREFIX_d_nngp_fn``, their
       ``_with_bound(..., double *bound)`` forms (the stated error of the module docstring), and
       ``void PREFIX_nngp_fn_array(cov12, var1, var2, out, n)`` / ``PREFIX_d_nngp_fn_array`` (plus
-      ``_array_with_bound(..., out, bound, n)``), which reuse the coefficients while the variances repeat.
+      ``_array_with_bound(..., out, bound, n)``), which keep the coefficients of up to 32 distinct variance
+      pairs per call.
 
     The same rule (node window, step, quantisation), Hermite recurrence, tail criterion (``tol`` absolute,
     baked in) and Horner as :class:`SeriesKernelFn`; NaN (bound ``INFINITY``) for negative or non-finite input
