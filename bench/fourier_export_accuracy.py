@@ -100,7 +100,7 @@ def other_backend(backend, phi):
     subprocess.run(["gcc", "-O2", "-std=c99", "-shared", "-fPIC", "-o", f"{d}/k.so", f"{d}/k.c", "-lm"], check=True)
     lib = ctypes.CDLL(f"{d}/k.so")
     out = []
-    for name in ("smf_nngp", "smf_d_nngp"):
+    for name in ("smf_nngp_fn", "smf_d_nngp_fn"):
         cf = getattr(lib, name)
         cf.restype, cf.argtypes = ctypes.c_double, [ctypes.c_double] * 3
         out.append(lambda c, a, b, cf=cf: np.array([cf(*t) for t in zip(*np.broadcast_arrays(c, a, b))]))

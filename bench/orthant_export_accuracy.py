@@ -113,7 +113,7 @@ def c_export():
         return
     src = c_kernel_source(A.elu()) + """
 void smf_both(const double *c, long n, double q1, double q2, double *k, double *kd)
-{ long i; for (i = 0; i < n; i++) { k[i] = smf_nngp(c[i], q1, q2); kd[i] = smf_d_nngp(c[i], q1, q2); } }
+{ long i; for (i = 0; i < n; i++) { k[i] = smf_nngp_fn(c[i], q1, q2); kd[i] = smf_d_nngp_fn(c[i], q1, q2); } }
 """
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "elu.c")

@@ -323,13 +323,13 @@ def test_elu_c_export_compiles_and_matches_numpy(tmp_path):
     subprocess.run(["gcc", "-O2", "-std=c99", "-Wall", "-Werror", "-shared", "-fPIC", "-o", str(so), str(src), "-lm"],
                    check=True)
     lib = ctypes.CDLL(str(so))
-    for f in (lib.smf_nngp, lib.smf_d_nngp, lib.smf_bvn_public):
+    for f in (lib.smf_nngp_fn, lib.smf_d_nngp_fn, lib.smf_bvn_public):
         f.restype = ctypes.c_double
         f.argtypes = [ctypes.c_double] * 3
     _, nngp, dnngp = stax_functions(A.elu(2))
     for cv, q1, q2 in [(0.3, 0.5, 1.5), (-0.5, 1.0, 0.25), (1.0, 0.5, 2.0), (0.0, 0.0, 1.0), (0.9, 1.0, 1.0)]:
-        assert lib.smf_nngp(cv, q1, q2) == pytest.approx(float(nngp(cv, q1, q2)), rel=1e-14, abs=1e-15)
-        assert lib.smf_d_nngp(cv, q1, q2) == pytest.approx(float(dnngp(cv, q1, q2)), rel=1e-14, abs=1e-15)
+        assert lib.smf_nngp_fn(cv, q1, q2) == pytest.approx(float(nngp(cv, q1, q2)), rel=1e-14, abs=1e-15)
+        assert lib.smf_d_nngp_fn(cv, q1, q2) == pytest.approx(float(dnngp(cv, q1, q2)), rel=1e-14, abs=1e-15)
     for hh, kk, rr in [(0.3, -1.2, 0.5), (1.5, 1.4, 0.99), (-0.5, 2.0, -0.97), (0.0, 0.0, -1.0), (2.0, -1.0, 1.0)]:
         assert lib.smf_bvn_public(hh, kk, rr) == pytest.approx(float(bvn_cdf(hh, kk, rr)), abs=1e-16)
 

@@ -363,8 +363,8 @@ def test_cli_export_numpy_module_is_self_contained(tmp_path, capsys):
     mod = codegen.load_module(text)
     ref = float(ref_K(1, 1, 0.01, -0.3))
     assert abs(float(mod.nngp_fn(-0.3, 1.0, 1.0)) - ref) <= 4 * np.spacing(abs(ref))
-    assert main(["export", "tanh", "--to", "numpy"]) == 2
-    assert "alpha-homogeneous" in capsys.readouterr().err
+    assert main(["export", "tanh", "--to", "latex"]) == 2  # tanh exports (series) but has no closed form
+    assert "no closed form" in capsys.readouterr().err
     assert main(["latex", "homogeneous:1/2,1,-1"]) == 0
 
 

@@ -183,7 +183,7 @@ def test_numpy_export_finite_at_the_edges_and_c_matches(tmp_path):
         subprocess.run(["gcc", "-O2", "-std=c99", "-Wall", "-Werror", "-shared", "-fPIC", "-o", str(so), str(src),
                         "-lm"], check=True)
         lib = ctypes.CDLL(str(so))
-        for name, f in (("smf_nngp", nngp), ("smf_d_nngp", dnngp)):
+        for name, f in (("smf_nngp_fn", nngp), ("smf_d_nngp_fn", dnngp)):
             cf = getattr(lib, name)
             cf.restype, cf.argtypes = ctypes.c_double, [ctypes.c_double] * 3
             for c_ in (-1.0, -0.3, 0.0, 0.7, 1.0):

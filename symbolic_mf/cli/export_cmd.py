@@ -47,14 +47,18 @@ def add_parser(sub):
     p = sub.add_parser("export", help="export a kernel to NumPy, JAX, C or LaTeX",
                        description="Write nngp_fn(cov12, var1, var2) and d_nngp_fn(cov12, var1, var2) "
                                    "(E[phi(u)phi(v)] and E[phi'(u)phi'(v)]) for an alpha-homogeneous activation "
-                                   "or one with a Fourier-engine closed form (erf, gelu, sin, cos, exp). "
+                                   "or one with a Fourier-engine closed form (erf, gelu, sin, cos, exp), ELU "
+                                   "(orthant engine: closed forms in the bivariate normal CDF), or tanh, swish, "
+                                   "softplus (certified Mehler series: absolute error <= --tol; numpy/jax/c only). "
                                    "Example: symbolic-mf export leaky_relu --to numpy -o leaky.py")
     p.add_argument("spec", help="relu, leaky_relu, step, identity, rho_<alpha>, abs_<alpha>, signed_<alpha>, "
-                                "homogeneous:ALPHA,A,B; erf, gelu, sin, cos, exp")
+                                "homogeneous:ALPHA,A,B; erf, gelu, sin, cos, exp; elu, elu:a=A; tanh, swish, softplus")
     p.add_argument("--to", choices=["numpy", "jax", "c", "latex"], default="numpy")
     p.add_argument("-o", "--output", help="file (numpy/jax/latex) or path stem for STEM_kernel.c/.h (c); "
                                           "default: standard output")
     p.add_argument("--prefix", default="smf", help="C symbol prefix")
+    p.add_argument("--tol", type=float, default=1e-12,
+                   help="absolute tolerance of the series kernels (tanh, swish, softplus), in [1e-14, 1e-2]")
     p.set_defaults(func=cmd_export)
     q = sub.add_parser("latex", help="LaTeX of an identity or a kernel",
                        description="Print LaTeX of a catalogue identity (by id) or of the dual kernel of an activation.")
@@ -87,33 +91,59 @@ def cmd_latex(args):
     return 0
 
 
-def _fourier_activation(spec, family_error):
-    """The activation, if the Fourier engine derives its kernels in closed form (erf, gelu, sin, cos, exp);
-    else ``family_error`` with the alternatives named."""
-    from ..activations import get_activation
-    from ..export.fourier import kernel_expressions
+SERIES = ("tanh", "swish", "softplus")
 
+
+def _routed_activation(spec, family_error):
+    """``(route, phi)``: "fourier" if the Fourier engine derives its kernels in closed form (erf, gelu, sin, cos,
+    exp), "orthant" for ELU (closed forms in the bivariate normal CDF), "series" for tanh, swish, softplus (the
+    certified Mehler series); else ``family_error`` with the alternatives named."""
+    from ..activations import get_activation
+    from ..export import fourier, orthant
+
+    valid = (family_error.valid + "; or an activation whose kernels the Fourier engine derives in closed form "
+             "(erf, gelu, sin, cos, exp); elu, elu:a=A (orthant engine); tanh, swish, softplus (certified Mehler "
+             "series, --tol)")
     try:
         phi = get_activation(spec)
-        kernel_expressions(phi)
-        return phi
     except DomainError:
-        raise DomainError("activation", spec, family_error.valid + "; or an activation whose kernels the Fourier "
-                          "engine derives in closed form (erf, gelu, sin, cos, exp); tanh, swish, softplus: "
-                          "symbolic_mf.export.series.series_stax_functions (Python API)") from None
+        raise DomainError("activation", spec, valid) from None
+    if getattr(phi, "name", "") in SERIES:
+        return "series", phi
+    try:
+        fourier.kernel_expressions(phi)
+        return "fourier", phi
+    except DomainError:
+        pass
+    if str(getattr(phi, "name", "")).startswith("elu"):
+        try:
+            orthant.kernel_expressions(phi)
+            return "orthant", phi
+        except Exception:  # pragma: no cover - the orthant engine rejects it
+            pass
+    raise DomainError("activation", spec, valid)
 
 
-def _cmd_export_fourier(args, phi):
-    from ..export import fourier
+def _cmd_export_routed(args, route, phi):
+    from ..export import fourier, orthant, series
     from ..export.latex import to_latex
 
     if args.to == "latex":
-        K, _ = fourier.kernel_expressions(phi)
-        out = r"K = %s" % to_latex(K) + "\n"
+        if route == "series":
+            raise DomainError("--to", "latex", "numpy, jax or c for tanh, swish, softplus (no closed form)")
+        K, _ = (fourier if route == "fourier" else orthant).kernel_expressions(phi)
+        out = r"K = %s" % to_latex(K) + (r" \qquad \left(\rho = \frac{cov_{12}}{\sqrt{var_{1} var_{2}}}\right)"
+                                          if route == "orthant" else "") + "\n"
     elif args.to in ("numpy", "jax"):
-        out = fourier.module_source(phi, args.to)
+        if route == "series":
+            out = series.module_source(phi, tol=args.tol, backend=args.to)
+        else:
+            out = (fourier if route == "fourier" else orthant).module_source(phi, args.to)
     else:
-        out = fourier.c_kernel_source(phi, prefix=args.prefix)
+        if route == "series":
+            out = series.c_kernel_source(phi, prefix=args.prefix, tol=args.tol)
+        else:
+            out = (fourier if route == "fourier" else orthant).c_kernel_source(phi, prefix=args.prefix)
         if args.output:
             args.output = f"{args.output}_kernel.c"
     if args.output:
@@ -131,7 +161,7 @@ def cmd_export(args):
     try:
         parse_family_spec(args.spec)
     except DomainError as e:
-        return _cmd_export_fourier(args, _fourier_activation(args.spec, e))
+        return _cmd_export_routed(args, *_routed_activation(args.spec, e))
     if args.to == "latex":
         out = _kernel_latex(args.spec) + "\n"
     elif args.to in ("numpy", "jax"):

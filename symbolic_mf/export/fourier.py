@@ -156,13 +156,13 @@ def module_source(phi, backend="numpy"):
 
 
 def c_kernel_source(phi, prefix="smf"):
-    """C99 source of ``double <prefix>_nngp(cov12, var1, var2)`` and ``<prefix>_d_nngp`` (libm only; the
+    """C99 source of ``double <prefix>_nngp_fn(cov12, var1, var2)`` and ``<prefix>_d_nngp_fn`` (libm only; the
     names of :mod:`symbolic_mf.export.orthant`'s C export)."""
     K, Kd = stable_expressions(phi)
     pr = CKernelPrinter({"allow_unknown_functions": True})
     guard = "#ifndef M_PI\n#define M_PI 3.14159265358979323846264338327950288\n#endif\n"  # not in strict C99
     out = "#include <math.h>\n" + guard + (C_DET if K.has(DET) or Kd.has(DET) else "")
-    for name, e in ((f"{prefix}_nngp", K), (f"{prefix}_d_nngp", Kd)):
+    for name, e in ((f"{prefix}_nngp_fn", K), (f"{prefix}_d_nngp_fn", Kd)):
         reps, (red,) = sp.cse(e, symbols=sp.numbered_symbols("t"))
         body = "".join(f"    const double {pr.doprint(s_)} = {pr.doprint(v_)};\n" for s_, v_ in reps)
         out += f"\ndouble {name}(double cov12, double var1, double var2)\n{{\n{body}    return {pr.doprint(red)};\n}}\n"

@@ -49,7 +49,8 @@ import sympy as sp
 from ..bivariate_normal import ConditionalNormalCDF
 from ..errors import MissingDependencyError
 
-__all__ = ["bvn_cdf", "bvn_cdf_jax", "kernel_expressions", "stax_functions", "c_bvn_source", "c_kernel_source"]
+__all__ = ["bvn_cdf", "bvn_cdf_jax", "kernel_expressions", "stax_functions", "c_bvn_source", "c_kernel_source",
+           "module_source"]
 
 _TWO_PI = 6.283185307179586
 
@@ -438,12 +439,12 @@ static double smf_bvn(double h, double k, double r)
 
 
 def c_kernel_source(phi, prefix="smf"):
-    """C99 source of ``double <prefix>_nngp(cov12, var1, var2)`` and ``<prefix>_d_nngp`` (with :func:`c_bvn_source`).
+    """C99 source of ``double <prefix>_nngp_fn(cov12, var1, var2)`` and ``<prefix>_d_nngp_fn`` (with :func:`c_bvn_source`).
 
     Compiles with ``gcc -std=c99 -Wall -Werror``; the correlation is clipped to [-1, 1] (0 at zero variance).
 
     >>> from symbolic_mf.activations import elu
-    >>> "double smf_nngp(double cov12, double var1, double var2)" in c_kernel_source(elu())
+    >>> "double smf_nngp_fn(double cov12, double var1, double var2)" in c_kernel_source(elu())
     True
     """
     from .printers import CKernelPrinter
@@ -456,7 +457,7 @@ def c_kernel_source(phi, prefix="smf"):
     guard = "".join(f"#ifndef {m}\n#define {m} {v}\n#endif\n" for m, v in (  # not in strict C99
         ("M_PI", "3.14159265358979323846264338327950288"), ("M_SQRT2", "1.41421356237309504880168872420969808")))
     out = "#include <math.h>\n" + guard + c_bvn_source()
-    for name, expr in ((f"{prefix}_nngp", K), (f"{prefix}_d_nngp", Kd)):
+    for name, expr in ((f"{prefix}_nngp_fn", K), (f"{prefix}_d_nngp_fn", Kd)):
         if expr.has(ConditionalNormalCDF):  # pragma: no cover - the engine rewrites them away
             raise ValueError("unexpected conditional CDF in the kernel")
         body = _Printer().doprint(expr)
@@ -466,3 +467,97 @@ def c_kernel_source(phi, prefix="smf"):
                 f"    return {body};\n}}\n")
     return out
 
+
+
+# ---------------------------------------------------------------------------
+# standalone Python modules (``symbolic-mf export elu --to numpy|jax``)
+
+_MODULE_HEAD = '''"""Exported by symbolic_mf: kernels of phi(x) = {expr} ({backend}; orthant-engine closed forms in the
+bivariate normal CDF, evaluated as in symbolic_mf.export.orthant: Drezner-Wesolowsky / Genz).
+
+nngp_fn(cov12, var1, var2) = E[phi(u) phi(v)], d_nngp_fn = E[phi'(u) phi'(v)] (the NTK ingredient);
+the correlation cov12 / sqrt(var1 var2) is clipped to [-1, 1] (0 when a variance is 0).
+"""
+
+import functools
+
+import numpy
+import numpy as np
+{imports}
+
+class MissingDependencyError(ImportError):
+    pass
+
+
+_TWO_PI = 6.283185307179586
+'''
+
+
+def module_source(phi, backend="numpy"):
+    """Python source of a standalone NumPy (SciPy for ``ndtr``) or JAX module with ``fn``, ``nngp_fn``,
+    ``d_nngp_fn``: the functions of :func:`stax_functions`, their helpers copied as source, the kernels printed
+    by SymPy's SciPy / JAX printer.
+
+    >>> from symbolic_mf.activations import elu
+    >>> from symbolic_mf.export.codegen import load_module
+    >>> mod = load_module(module_source(elu()))
+    >>> round(float(mod.nngp_fn(0.5, 1.0, 2.0)), 13)
+    0.3236417988688
+    """
+    import inspect
+
+    from sympy.printing.numpy import SciPyPrinter
+
+    from ..errors import DomainError
+    from .printers import JaxKernelPrinter
+
+    if backend not in ("numpy", "jax"):
+        raise DomainError("backend", backend, "'numpy' or 'jax'")
+    K, Kd = kernel_expressions(phi)
+    expr = (phi.expr if hasattr(phi, "expr") else sp.sympify(phi)).rewrite(sp.Piecewise)
+    settings = {"allow_unknown_functions": True}
+    funcs = [_gauss_legendre]
+    if backend == "numpy":
+        pr = SciPyPrinter(settings)
+        imports = "import scipy.constants\nimport scipy.special\n"
+        funcs += [_ndtr, _upper_small, _upper_large, bvn_cdf, _conditional_cdf]
+        names = "BivariateNormalCDF = bvn_cdf\nConditionalNormalCDF = _conditional_cdf\n"
+        kernel = _kernel_source(_numpy)
+        fn = f'\n\ndef fn(x):\n    """phi(x)."""\n    x = np.asarray(x, dtype=float)\n    return {pr.doprint(expr)}\n'
+    else:
+        class _Printer(JaxKernelPrinter):  # erf, erfc: jax.scipy.special (SymPy's JAX printer says math.erfc)
+            def _print_erfc(self, e):
+                return "jax.scipy.special.erfc(%s)" % self._print(e.args[0])
+
+            def _print_erf(self, e):
+                return "jax.scipy.special.erf(%s)" % self._print(e.args[0])
+
+        pr = _Printer(settings)
+        imports = "import jax\nimport jax.lax\nimport jax.numpy\nimport jax.scipy.special\n"
+        funcs += [_jax, _jax_upper_small, _jax_upper_large, bvn_cdf_jax, _conditional_cdf_jax]
+        names = "BivariateNormalCDF = bvn_cdf_jax\nConditionalNormalCDF = _conditional_cdf_jax\n"
+        kernel = _kernel_source(_jax_kernel)
+        fn = (f'\n\ndef fn(x):\n    """phi(x)."""\n    x = jax.numpy.asarray(x, dtype=jax.numpy.result_type(float))\n'
+              f'    return {pr.doprint(expr)}\n')
+    out = _MODULE_HEAD.format(expr=expr, backend=backend, imports=imports)
+    out += "".join("\n\n" + inspect.getsource(f) for f in funcs) + "\n\n" + names + fn
+    if backend == "jax":
+        kernel = kernel.replace("(cov12, var1=1.0, var2=1.0):\n", "(cov12, var1=1.0, var2=1.0):\n    jax, jnp, _ = _jax()\n", 1)
+    else:
+        kernel = kernel.replace("(cov12, var1=1.0, var2=1.0):\n", "(cov12, var1=1.0, var2=1.0):\n    ndtr = _ndtr()  # noqa: F841\n", 1)
+    for name, e, doc in (("nngp_fn", K, "E[phi(u) phi(v)], Var u = var1, Var v = var2, Cov = cov12."),
+                         ("d_nngp_fn", Kd, "E[phi'(u) phi'(v)] (the NTK derivative kernel), arguments as nngp_fn.")):
+        out += f"\n\ndef _{name}_rho(rho, var1, var2):\n    return {pr.doprint(e)}\n"
+        body = kernel.replace("def kernel(", f"def {name}(", 1).replace("return f(", f"return _{name}_rho(", 1)
+        body = body.replace(":\n", f':\n    """{doc}"""\n', 1)
+        out += "\n\n" + body
+    return out
+
+
+def _kernel_source(factory):
+    """The source of the inner ``kernel`` of :func:`_numpy` / :func:`_jax_kernel`, dedented."""
+    import inspect
+    import textwrap
+
+    src = inspect.getsource(factory)
+    return textwrap.dedent("    def kernel" + src.split("    def kernel", 1)[1].rsplit("    return kernel", 1)[0])
