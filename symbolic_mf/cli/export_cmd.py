@@ -146,10 +146,15 @@ def _cmd_export_routed(args, route, phi):
             out = (fourier if route == "fourier" else orthant).c_kernel_source(phi, prefix=args.prefix)
         if args.output:
             args.output = f"{args.output}_kernel.c"
-    if args.output:
-        with open(args.output, "w") as fh:
+    return _emit(out, args.output)
+
+
+def _emit(out, path):
+    """Write ``out`` to ``path`` (and say so) or to standard output; exit status 0."""
+    if path:
+        with open(path, "w") as fh:
             fh.write(out)
-        print(f"wrote {args.output}")
+        print(f"wrote {path}")
     else:
         print(out, end="")
     return 0
@@ -182,13 +187,7 @@ def cmd_export(args):
             fh.write(source.replace(f'"{args.prefix}_kernel.h"', f'"{os.path.basename(h)}"'))
         print(f"wrote {h} and {cfile}")
         return 0
-    if args.output:
-        with open(args.output, "w") as fh:
-            fh.write(out)
-        print(f"wrote {args.output}")
-    else:
-        print(out, end="")
-    return 0
+    return _emit(out, args.output)
 
 
 def main(argv):
